@@ -1,0 +1,111 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The test run inside the guest, started by /sbin/p2p-init from the run share
+# (/p2p). It reads /p2p/plan, writes everything to /p2p/out and powers off.
+# Lines starting with "== " are progress the host prints.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+P=/p2p
+OUT=$P/out
+PHASES="kunit igt tests"
+IGT_LIST=$P/igt.list
+# shellcheck source=/dev/null
+[ -f $P/plan ] && . $P/plan
+
+say() { echo "== $*"; }
+
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t configfs configfs /sys/kernel/config
+mount --bind $P/modules /usr/lib/modules
+mkdir -p $OUT
+say "guest up: $(uname -r), $(nproc) cpus, phases: $PHASES"
+
+# Two VKMS devices model two GPUs: the default one and "second", made through
+# configfs like any other instance.
+vkms_second() {
+	c=/sys/kernel/config/vkms/second
+	[ -d /sys/kernel/config/vkms ] || { say "vkms: no configfs"; return 1; }
+	mkdir $c $c/planes/plane0 $c/crtcs/crtc0 $c/encoders/encoder0 \
+	      $c/connectors/connector0 || return 1
+	echo 1 > $c/planes/plane0/type
+	ln -s $c/crtcs/crtc0 $c/planes/plane0/possible_crtcs/
+	ln -s $c/crtcs/crtc0 $c/encoders/encoder0/possible_crtcs/
+	ln -s $c/encoders/encoder0 $c/connectors/connector0/possible_encoders/
+	echo 1 > $c/enabled
+}
+
+for phase in $PHASES; do
+	case $phase in
+	kunit)
+		mkdir -p $OUT/kunit
+		n=0
+		for d in /sys/kernel/debug/kunit/*/; do
+			[ -f "$d/results" ] || continue
+			cp "$d/results" "$OUT/kunit/$(basename "$d").ktap"
+			n=$((n + 1))
+		done
+		say "kunit: results of $n suites collected"
+		;;
+	igt)
+		vkms_second && say "vkms: second device enabled" ||
+			say "vkms: second device could not be made"
+		ls -l /dev/dri/ > $OUT/dri.txt 2>&1
+		for c in /sys/class/drm/card*; do
+			[ -e $c/device/driver ] &&
+				echo "$(basename $c) $(basename "$(readlink $c/device/driver)")"
+		done > $OUT/cards.txt
+		say "igt: $(wc -l < $IGT_LIST) entries, cards: $(tr '\n' ' ' < $OUT/cards.txt)"
+		IGT_FORCE_DRIVER=vkms igt_runner -o --per-test-timeout 120 \
+			--test-list $IGT_LIST /usr/libexec/igt-gpu-tools \
+			$OUT/igt > $OUT/igt_runner.log 2>&1
+		say "igt: runner exited $?"
+		;;
+	tests)
+		mkdir -p $OUT/tests
+		for t in $P/tests/*; do
+			[ -x "$t" ] || continue
+			name=$(basename "$t")
+			say "test: $name"
+			(cd /tmp && timeout 300 "$t") > $OUT/tests/$name.tap 2>&1
+			echo $? > $OUT/tests/$name.rc
+		done
+		;;
+	demo)
+		vkms_second >/dev/null 2>&1
+		{
+			echo "DRM devices in the guest:"
+			for c in /sys/class/drm/card[0-9]; do
+				drv=$(basename "$(readlink $c/device/driver)")
+				echo "  /dev/dri/$(basename $c): $drv ($(readlink -f $c/device))"
+			done
+			if [ -x $P/tests/prime_vkms_vgem ]; then
+				echo "sharing a VKMS buffer with vgem and back:"
+				$P/tests/prime_vkms_vgem > /tmp/demo.tap 2>&1
+				rc=$?
+				sed -n 's/^\(not \)\{0,1\}ok [0-9]* /  &/p' /tmp/demo.tap
+			else
+				rc=1
+			fi
+			[ $rc -eq 0 ] && echo "demo: pass" || echo "demo: FAIL"
+		} > $OUT/demo.txt 2>&1
+		;;
+	sh)
+		say "interactive shell; exit to power off"
+		setsid sh -c 'exec sh </dev/ttyS0 >/dev/ttyS0 2>&1'
+		;;
+	esac
+done
+
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	# Two scans: an object is reported only once it stays unreferenced.
+	echo scan > /sys/kernel/debug/kmemleak
+	sleep 1
+	echo scan > /sys/kernel/debug/kmemleak
+	cat /sys/kernel/debug/kmemleak > $OUT/kmemleak.txt
+	say "kmemleak: $(grep -c '^unreferenced object' $OUT/kmemleak.txt) unreferenced objects"
+fi
+dmesg > $OUT/dmesg.txt
+echo done > $OUT/status
+say "guest done"
+sync
+busybox poweroff -f
