@@ -16,7 +16,10 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <linux/dma-buf.h>
 #include <xf86drm.h>
+#include <xf86drmMode.h>
+#include <drm_fourcc.h>
 
 #include "kselftest_harness.h"
 
@@ -75,6 +78,34 @@ static inline void *dumb_map(int fd, struct dumb *d)
 	p = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
 		 arg.offset);
 	return p == MAP_FAILED ? NULL : p;
+}
+
+/* CPU access to a dma-buf through its fd, bracketed by DMA_BUF_IOCTL_SYNC. */
+static inline void *dmabuf_map(int fd, uint64_t size)
+{
+	struct dma_buf_sync sync = {
+		.flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW,
+	};
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync)) {
+		munmap(p, size);
+		return NULL;
+	}
+	return p;
+}
+
+static inline void dmabuf_unmap(int fd, void *p, uint64_t size)
+{
+	struct dma_buf_sync sync = {
+		.flags = DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW,
+	};
+
+	ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync);
+	munmap(p, size);
 }
 
 static inline void gem_close(int fd, uint32_t handle)
