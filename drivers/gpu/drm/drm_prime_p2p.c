@@ -1,0 +1,1102 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A peer-to-peer aware dma-buf exporter for TTM-backed GEM objects.
+ */
+
+#include <linux/debugfs.h>
+#include <linux/dma-buf.h>
+#include <linux/dma-buf-mapping.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/pci-p2pdma.h>
+#include <linux/scatterlist.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+#include <linux/string_choices.h>
+
+#include <drm/drm_device.h>
+#include <drm/drm_drv.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_print.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_prime_p2p.h>
+#include <drm/ttm/ttm_bo.h>
+#include <drm/ttm/ttm_device.h>
+#include <drm/ttm/ttm_placement.h>
+#include <drm/ttm/ttm_resource.h>
+#include <drm/ttm/ttm_tt.h>
+
+/**
+ * DOC: overview
+ *
+ * The helper exports TTM-backed GEM objects as dynamic dma-bufs and gives
+ * every importer a mapping of its own: the device memory itself when the
+ * importer can reach it peer-to-peer, system memory pages when it cannot,
+ * migrating the buffer between the two as importers need. See
+ * Documentation/gpu/drm-prime-p2p.rst for the contract.
+ */
+
+/*
+ * Per export. Lives from drm_prime_p2p_export() to the dma-buf's release.
+ * @link and the device's list are under &drm_prime_p2p_device.lock, all
+ * the rest under the reservation lock of the object.
+ */
+struct drm_prime_p2p_export {
+	struct drm_prime_p2p_device *p2p;
+	struct drm_gem_object *obj;
+	struct dma_buf *dmabuf;
+	struct list_head link;
+	struct dentry *debugfs;
+	bool revoked;
+	unsigned int invalidations;
+	unsigned int migrations;
+};
+
+/* Per attachment, in &dma_buf_attachment.priv; under the reservation lock. */
+struct drm_prime_p2p_attach {
+	u32 reach;		/* device memory types reached, BIT(mem_type) */
+	unsigned int pins;
+	unsigned int maps;
+	unsigned int unmaps;
+	unsigned int invalidations;
+	enum drm_prime_p2p_map_kind kind;	/* of the last mapping */
+	unsigned int nents;			/* of the last mapping */
+	struct list_head mappings;
+};
+
+struct drm_prime_p2p_dma_range {
+	dma_addr_t addr;
+	size_t len;
+	unsigned long attrs;
+};
+
+/* One mapping handed to an importer. */
+struct drm_prime_p2p_mapping {
+	struct list_head link;
+	struct sg_table *sgt;
+	enum drm_prime_p2p_map_kind kind;
+	enum dma_data_direction dir;
+	unsigned int nr;			/* MAP_RESOURCE: ranges mapped */
+	struct drm_prime_p2p_dma_range *dma;	/* MAP_RESOURCE */
+};
+
+static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
+
+static const char * const kind_names[] = {
+	[DRM_PRIME_P2P_MAP_NONE] = "none",
+	[DRM_PRIME_P2P_MAP_PCI] = "p2p-pci",
+	[DRM_PRIME_P2P_MAP_RESOURCE] = "p2p-resource",
+	[DRM_PRIME_P2P_MAP_DRIVER] = "p2p-driver",
+	[DRM_PRIME_P2P_MAP_PAGES] = "pages",
+};
+
+static struct ttm_buffer_object *to_bo(struct drm_prime_p2p_export *exp)
+{
+	return container_of(exp->obj, struct ttm_buffer_object, base);
+}
+
+/* Device memory: a manager that does not keep its pages in a ttm_tt. */
+static bool is_device_mem(struct ttm_device *bdev, u32 mem_type)
+{
+	struct ttm_resource_manager *man = ttm_manager_type(bdev, mem_type);
+
+	return man && !man->use_tt;
+}
+
+static struct drm_prime_p2p_attach *to_pa(struct dma_buf_attachment *attach)
+{
+	return attach->priv;
+}
+
+/* Which device memory types, and whether system memory, @obj may use. */
+static u32 placement_classes(struct drm_prime_p2p_export *exp, bool *sys)
+{
+	const struct ttm_placement *pl = exp->p2p->funcs->placement(exp->obj);
+	struct ttm_device *bdev = to_bo(exp)->bdev;
+	u32 dev = 0;
+	unsigned int i;
+
+	*sys = false;
+	for (i = 0; pl && i < pl->num_placement; i++) {
+		u32 type = pl->placement[i].mem_type;
+
+		if (is_device_mem(bdev, type))
+			dev |= BIT(type);
+		else
+			*sys = true;
+	}
+	return dev;
+}
+
+static bool default_reachable(struct drm_prime_p2p_export *exp, u32 mem_type,
+			      struct dma_buf_attachment *attach)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	struct p2pdma_provider *provider;
+
+	if (!IS_ENABLED(CONFIG_PCI_P2PDMA) || !funcs->provider)
+		return false;
+	provider = funcs->provider(exp->obj, mem_type);
+	if (!provider || !dev_is_pci(provider->owner))
+		return false;
+	return pci_p2pdma_distance(to_pci_dev(provider->owner), attach->dev,
+				   false) >= 0;
+}
+
+static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
+			  struct dma_buf_attachment *attach)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	u32 reach = 0;
+	unsigned long t, types = dev_types;
+
+	if (!attach->peer2peer)
+		return 0;
+	for_each_set_bit(t, &types, TTM_NUM_MEM_TYPES) {
+		bool ok = funcs->reachable ?
+			funcs->reachable(exp->obj, t, attach) :
+			default_reachable(exp, t, attach);
+
+		if (ok)
+			reach |= BIT(t);
+	}
+	return reach;
+}
+
+/*
+ * Validate the object into the placements an importer reaching the device
+ * memory types in @reach can use: every system placement, and the device
+ * placements in @reach.
+ */
+static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
+{
+	const struct ttm_placement *pl = exp->p2p->funcs->placement(exp->obj);
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct ttm_placement filtered = { };
+	struct ttm_resource *old = bo->resource;
+	u32 old_type = old ? old->mem_type : TTM_NUM_MEM_TYPES;
+	struct ttm_place *places;
+	unsigned int i, n = 0;
+	int ret;
+
+	places = kmalloc_array(pl->num_placement, sizeof(*places), GFP_KERNEL);
+	if (!places)
+		return -ENOMEM;
+	for (i = 0; i < pl->num_placement; i++) {
+		u32 type = pl->placement[i].mem_type;
+
+		if (is_device_mem(bo->bdev, type) && !(reach & BIT(type)))
+			continue;
+		places[n++] = pl->placement[i];
+	}
+	if (!n) {
+		kfree(places);
+		return -EOPNOTSUPP;
+	}
+	filtered.num_placement = n;
+	filtered.placement = places;
+	ret = ttm_bo_validate(bo, &filtered, &ctx);
+	kfree(places);
+	if (!ret && bo->resource && bo->resource->mem_type != old_type)
+		exp->migrations++;
+	return ret;
+}
+
+static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct drm_device *drm = exp->obj->dev;
+	struct drm_prime_p2p_attach *pa;
+	u32 dev_types, reach;
+	bool sys;
+	int ret;
+
+	if (dma_get_max_seg_size(attach->dev) < PAGE_SIZE) {
+		drm_dbg_prime(drm, "%s: max segment size %u is below a page\n",
+			      dev_name(attach->dev),
+			      dma_get_max_seg_size(attach->dev));
+		return -EINVAL;
+	}
+
+	pa = kzalloc_obj(*pa);
+	if (!pa)
+		return -ENOMEM;
+	INIT_LIST_HEAD(&pa->mappings);
+
+	dev_types = placement_classes(exp, &sys);
+	reach = importer_reach(exp, dev_types, attach);
+
+	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
+	if (ret)
+		goto err_free;
+	if (exp->revoked) {
+		ret = -ENODEV;
+	} else if (!reach && !sys) {
+		drm_dbg_prime(drm, "%s reaches no memory the buffer may use\n",
+			      dev_name(attach->dev));
+		ret = -EOPNOTSUPP;
+	} else if (bo->pin_count && bo->resource &&
+		   is_device_mem(bo->bdev, bo->resource->mem_type) &&
+		   !(reach & BIT(bo->resource->mem_type))) {
+		drm_dbg_prime(drm, "%s cannot reach the memory the buffer is pinned in\n",
+			      dev_name(attach->dev));
+		ret = -EBUSY;
+	}
+	dma_resv_unlock(exp->obj->resv);
+	if (ret)
+		goto err_free;
+
+	attach->peer2peer = reach != 0;
+	pa->reach = reach;
+	attach->priv = pa;
+	return 0;
+
+err_free:
+	kfree(pa);
+	return ret;
+}
+
+static void unmap_one(struct drm_prime_p2p_export *exp,
+		      struct dma_buf_attachment *attach,
+		      struct drm_prime_p2p_mapping *m);
+
+static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_attach *pa = to_pa(attach);
+	struct drm_prime_p2p_mapping *m, *tmp;
+
+	/* An importer that detaches with mappings left is buggy: clean up. */
+	if (WARN(pa->maps != pa->unmaps,
+		 "%s detached with %u maps and %u unmaps\n",
+		 dev_name(attach->dev), pa->maps, pa->unmaps)) {
+		dma_resv_lock(exp->obj->resv, NULL);
+		list_for_each_entry_safe(m, tmp, &pa->mappings, link)
+			unmap_one(exp, attach, m);
+		dma_resv_unlock(exp->obj->resv);
+	}
+	kfree(pa);
+	attach->priv = NULL;
+}
+
+static int p2p_pin(struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct dma_buf_attachment *a;
+	u32 reach = ~0u;
+	int ret;
+
+	dma_resv_assert_held(exp->obj->resv);
+	if (exp->revoked)
+		return -ENODEV;
+
+	/* Pinned where every importer reaches it. */
+	list_for_each_entry(a, &attach->dmabuf->attachments, node)
+		reach &= to_pa(a)->reach;
+	reach &= to_pa(attach)->reach;
+
+	if (bo->pin_count) {
+		u32 type = bo->resource->mem_type;
+
+		if (is_device_mem(bo->bdev, type) && !(reach & BIT(type))) {
+			drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
+				      dev_name(attach->dev));
+			return -EINVAL;
+		}
+	} else {
+		ret = place_for(exp, reach);
+		if (ret)
+			return ret;
+	}
+	ttm_bo_pin(bo);
+	to_pa(attach)->pins++;
+	return 0;
+}
+
+static void p2p_unpin(struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+
+	dma_resv_assert_held(exp->obj->resv);
+	if (WARN_ON(!to_pa(attach)->pins))
+		return;
+	to_pa(attach)->pins--;
+	ttm_bo_unpin(to_bo(exp));
+}
+
+static int resource_ranges(struct drm_prime_p2p_export *exp,
+			   struct ttm_resource *res, struct phys_vec **ranges)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct phys_vec *vec;
+	int ret;
+
+	if (funcs->resource_ranges)
+		return funcs->resource_ranges(exp->obj, res, ranges);
+
+	ret = ttm_mem_io_reserve(bo->bdev, res);
+	if (ret)
+		return ret;
+	if (!res->bus.is_iomem)
+		return -EINVAL;
+	vec = kvmalloc_obj(*vec);
+	if (!vec)
+		return -ENOMEM;
+	vec->paddr = res->bus.offset;
+	vec->len = exp->obj->size;
+	*ranges = vec;
+	return 1;
+}
+
+/* Without an IOMMU, device memory beyond the importer's mask is out of reach. */
+static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
+			       unsigned int nr)
+{
+	u64 mask = min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
+	unsigned int i;
+
+	if (device_iommu_mapped(dev))
+		return true;
+	for (i = 0; i < nr; i++)
+		if (vec[i].paddr + vec[i].len - 1 > mask)
+			return false;
+	return true;
+}
+
+/* Count, then fill, sg entries: adjacent ranges merged, each at most @max. */
+static unsigned int fill_dma_sg(struct scatterlist *sgl,
+				const struct drm_prime_p2p_dma_range *dma,
+				unsigned int nr, size_t max)
+{
+	unsigned int i, nents = 0;
+	dma_addr_t addr = 0;
+	size_t len = 0;
+
+	for (i = 0; i <= nr; i++) {
+		if (i < nr && len && dma[i].addr == addr + len) {
+			len += dma[i].len;
+			continue;
+		}
+		while (len) {
+			size_t seg = min(len, max);
+
+			if (sgl) {
+				sg_set_page(sgl, NULL, 0, 0);
+				sg_dma_address(sgl) = addr;
+				sg_dma_len(sgl) = seg;
+				sgl = sg_next(sgl);
+			}
+			nents++;
+			addr += seg;
+			len -= seg;
+		}
+		if (i < nr) {
+			addr = dma[i].addr;
+			len = dma[i].len;
+		}
+	}
+	return nents;
+}
+
+static struct sg_table *map_resource(struct dma_buf_attachment *attach,
+				     const struct phys_vec *vec,
+				     unsigned int nr,
+				     enum dma_data_direction dir,
+				     struct drm_prime_p2p_mapping *m)
+{
+	size_t max = ALIGN_DOWN(dma_get_max_seg_size(attach->dev), PAGE_SIZE);
+	struct drm_prime_p2p_dma_range *dma;
+	struct sg_table *sgt;
+	unsigned int i, nents;
+	int ret = -EIO;
+
+	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
+	dma = kvmalloc_objs(*dma, nr);
+	if (!dma)
+		return ERR_PTR(-ENOMEM);
+	for (i = 0; i < nr; i++) {
+		/*
+		 * MMIO as dma_map_resource() does; device memory that is RAM
+		 * (a virtual device's, coherent memory) is mapped as RAM.
+		 */
+		dma[i].attrs = DMA_ATTR_SKIP_CPU_SYNC;
+		if (!pfn_valid(PHYS_PFN(vec[i].paddr)))
+			dma[i].attrs |= DMA_ATTR_MMIO;
+		dma[i].len = vec[i].len;
+		dma[i].addr = dma_map_phys(attach->dev, vec[i].paddr,
+					   vec[i].len, dir, dma[i].attrs);
+		if (dma_mapping_error(attach->dev, dma[i].addr))
+			goto err_unmap;
+	}
+
+	ret = -ENOMEM;
+	sgt = kzalloc_obj(*sgt);
+	if (!sgt)
+		goto err_unmap;
+	nents = fill_dma_sg(NULL, dma, nr, max);
+	if (sg_alloc_table(sgt, nents, GFP_KERNEL))
+		goto err_free_sgt;
+	fill_dma_sg(sgt->sgl, dma, nr, max);
+
+	m->nr = nr;
+	m->dma = dma;
+	return sgt;
+
+err_free_sgt:
+	kfree(sgt);
+err_unmap:
+	while (i--)
+		dma_unmap_phys(attach->dev, dma[i].addr, dma[i].len, dir,
+			       dma[i].attrs);
+	kvfree(dma);
+	return ERR_PTR(ret);
+}
+
+/* Split ranges longer than @max, for helpers that do not. */
+static struct phys_vec *split_ranges(const struct phys_vec *vec,
+				     unsigned int nr, size_t max,
+				     unsigned int *out)
+{
+	unsigned int i, n = 0;
+	struct phys_vec *split;
+
+	for (i = 0; i < nr; i++)
+		n += DIV_ROUND_UP(vec[i].len, max);
+	split = kvmalloc_objs(*split, n);
+	if (!split)
+		return NULL;
+	n = 0;
+	for (i = 0; i < nr; i++) {
+		phys_addr_t p = vec[i].paddr;
+		size_t left = vec[i].len;
+
+		while (left) {
+			size_t seg = min(left, max);
+
+			split[n].paddr = p;
+			split[n++].len = seg;
+			p += seg;
+			left -= seg;
+		}
+	}
+	*out = n;
+	return split;
+}
+
+static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
+				   struct dma_buf_attachment *attach,
+				   struct ttm_resource *res,
+				   enum dma_data_direction dir,
+				   struct drm_prime_p2p_mapping *m)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	struct p2pdma_provider *provider = NULL;
+	struct phys_vec *vec, *split;
+	struct sg_table *sgt;
+	unsigned int nsplit;
+	int nr;
+
+	nr = resource_ranges(exp, res, &vec);
+	if (nr < 0)
+		return ERR_PTR(nr);
+	if (!nr) {
+		sgt = ERR_PTR(-EINVAL);
+		goto out;
+	}
+	if (!ranges_addressable(attach->dev, vec, nr)) {
+		sgt = ERR_PTR(-ERANGE);
+		goto out;
+	}
+
+	if (funcs->provider)
+		provider = funcs->provider(exp->obj, res->mem_type);
+	if (provider) {
+		size_t max = ALIGN_DOWN(dma_get_max_seg_size(attach->dev),
+					PAGE_SIZE);
+
+		split = split_ranges(vec, nr, max, &nsplit);
+		if (!split) {
+			sgt = ERR_PTR(-ENOMEM);
+			goto out;
+		}
+		sgt = dma_buf_phys_vec_to_sgt(attach, provider, split, nsplit,
+					      exp->obj->size, dir);
+		kvfree(split);
+		m->kind = DRM_PRIME_P2P_MAP_PCI;
+	} else if (funcs->map_ranges) {
+		sgt = funcs->map_ranges(attach, vec, nr, dir);
+		m->kind = DRM_PRIME_P2P_MAP_DRIVER;
+	} else {
+		sgt = map_resource(attach, vec, nr, dir, m);
+		m->kind = DRM_PRIME_P2P_MAP_RESOURCE;
+	}
+out:
+	kvfree(vec);
+	return sgt;
+}
+
+static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
+				  struct dma_buf_attachment *attach,
+				  enum dma_data_direction dir,
+				  struct drm_prime_p2p_mapping *m)
+{
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	unsigned int max = dma_get_max_seg_size(attach->dev);
+	struct sg_table *sgt;
+	int ret;
+
+	ret = ttm_bo_populate(bo, &ctx);
+	if (ret)
+		return ERR_PTR(ret);
+	if (!bo->ttm || !bo->ttm->pages)
+		return ERR_PTR(-EINVAL);
+
+	sgt = kzalloc_obj(*sgt);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table_from_pages_segment(sgt, bo->ttm->pages,
+						bo->ttm->num_pages, 0,
+						exp->obj->size,
+						ALIGN_DOWN(max, PAGE_SIZE),
+						GFP_KERNEL);
+	if (ret)
+		goto err_free;
+	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	if (ret)
+		goto err_table;
+	m->kind = DRM_PRIME_P2P_MAP_PAGES;
+	return sgt;
+
+err_table:
+	sg_free_table(sgt);
+err_free:
+	kfree(sgt);
+	return ERR_PTR(ret);
+}
+
+static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
+				enum dma_data_direction dir)
+{
+	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_attach *pa = to_pa(attach);
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct drm_prime_p2p_mapping *m;
+	struct sg_table *sgt;
+	int ret;
+
+	dma_resv_assert_held(exp->obj->resv);
+	if (exp->revoked)
+		return ERR_PTR(-ENODEV);
+
+	m = kzalloc_obj(*m);
+	if (!m)
+		return ERR_PTR(-ENOMEM);
+	m->dir = dir;
+
+	if (!bo->pin_count) {
+		ret = place_for(exp, pa->reach);
+		if (ret)
+			goto err_free;
+	} else if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
+		   !(pa->reach & BIT(bo->resource->mem_type))) {
+		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
+			      dev_name(attach->dev));
+		ret = -EINVAL;
+		goto err_free;
+	}
+
+	if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
+		sgt = map_device(exp, attach, bo->resource, dir, m);
+		if (sgt == ERR_PTR(-ERANGE) && !bo->pin_count) {
+			/* Reachable, but not within the importer's mask. */
+			drm_dbg_prime(exp->obj->dev, "%s: VRAM beyond DMA mask, migrating\n",
+				      dev_name(attach->dev));
+			ret = place_for(exp, 0);
+			if (ret)
+				goto err_free;
+			sgt = map_pages(exp, attach, dir, m);
+		}
+	} else {
+		sgt = map_pages(exp, attach, dir, m);
+	}
+	if (IS_ERR(sgt)) {
+		ret = PTR_ERR(sgt);
+		goto err_free;
+	}
+
+	m->sgt = sgt;
+	list_add(&m->link, &pa->mappings);
+	pa->maps++;
+	pa->kind = m->kind;
+	pa->nents = sgt->nents;
+	atomic_inc(&exp->p2p->mapped);
+	return sgt;
+
+err_free:
+	kfree(m);
+	return ERR_PTR(ret);
+}
+
+static void unmap_one(struct drm_prime_p2p_export *exp,
+		      struct dma_buf_attachment *attach,
+		      struct drm_prime_p2p_mapping *m)
+{
+	struct drm_prime_p2p_attach *pa = to_pa(attach);
+	enum dma_data_direction dir = m->dir;
+	struct sg_table *sgt = m->sgt;
+	unsigned int i;
+
+	switch (m->kind) {
+	case DRM_PRIME_P2P_MAP_PCI:
+		dma_buf_free_sgt(attach, sgt, dir);
+		break;
+	case DRM_PRIME_P2P_MAP_DRIVER:
+		exp->p2p->funcs->unmap_ranges(attach, sgt, dir);
+		break;
+	case DRM_PRIME_P2P_MAP_RESOURCE:
+		for (i = 0; i < m->nr; i++)
+			dma_unmap_phys(attach->dev, m->dma[i].addr,
+				       m->dma[i].len, dir, m->dma[i].attrs);
+		kvfree(m->dma);
+		sg_free_table(sgt);
+		kfree(sgt);
+		break;
+	case DRM_PRIME_P2P_MAP_PAGES:
+		dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+		sg_free_table(sgt);
+		kfree(sgt);
+		break;
+	default:
+		WARN_ON(1);
+	}
+	list_del(&m->link);
+	kfree(m);
+	pa->unmaps++;
+	if (atomic_dec_and_test(&exp->p2p->mapped))
+		wake_up_all(&exp->p2p->unmapped);
+}
+
+static void p2p_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
+		      enum dma_data_direction dir)
+{
+	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_mapping *m;
+
+	dma_resv_assert_held(exp->obj->resv);
+	list_for_each_entry(m, &to_pa(attach)->mappings, link) {
+		if (m->sgt == sgt) {
+			WARN_ON(m->dir != dir);
+			unmap_one(exp, attach, m);
+			return;
+		}
+	}
+	WARN(1, "%s: unmap of a table this attachment was not given\n",
+	     dev_name(attach->dev));
+}
+
+static void p2p_release(struct dma_buf *dmabuf)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_device *p2p = exp->p2p;
+	struct drm_gem_object *obj = exp->obj;
+	struct drm_device *drm = obj->dev;
+
+	debugfs_remove(exp->debugfs);
+	mutex_lock(&p2p->lock);
+	list_del(&exp->link);
+	mutex_unlock(&p2p->lock);
+	kfree(exp);
+
+	drm_gem_object_put(obj);
+	drm_dev_put(drm);
+}
+
+static int p2p_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+
+	return drm_gem_prime_mmap(exp->obj, vma);
+}
+
+/* A kernel mapping pins the buffer where it is until it is unmapped. */
+static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	int ret;
+
+	dma_resv_assert_held(exp->obj->resv);
+	if (exp->revoked)
+		return -ENODEV;
+	ttm_bo_pin(bo);
+	ret = ttm_bo_vmap(bo, map);
+	if (ret)
+		ttm_bo_unpin(bo);
+	return ret;
+}
+
+static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct ttm_buffer_object *bo = to_bo(exp);
+
+	dma_resv_assert_held(exp->obj->resv);
+	ttm_bo_vunmap(bo, map);
+	ttm_bo_unpin(bo);
+}
+
+static int p2p_begin_cpu_access(struct dma_buf *dmabuf,
+				enum dma_data_direction dir)
+{
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	bool cpu_writes = dir != DMA_FROM_DEVICE;
+	long ret;
+
+	/* Reads wait for the device's writes, writes for all its access. */
+	ret = dma_resv_wait_timeout(exp->obj->resv,
+				    dma_resv_usage_rw(cpu_writes), true,
+				    MAX_SCHEDULE_TIMEOUT);
+	return ret < 0 ? ret : 0;
+}
+
+static int p2p_end_cpu_access(struct dma_buf *dmabuf,
+			      enum dma_data_direction dir)
+{
+	return 0;
+}
+
+static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops = {
+	.attach = p2p_attach,
+	.detach = p2p_detach,
+	.pin = p2p_pin,
+	.unpin = p2p_unpin,
+	.map_dma_buf = p2p_map,
+	.unmap_dma_buf = p2p_unmap,
+	.release = p2p_release,
+	.mmap = p2p_mmap,
+	.vmap = p2p_vmap,
+	.vunmap = p2p_vunmap,
+	.begin_cpu_access = p2p_begin_cpu_access,
+	.end_cpu_access = p2p_end_cpu_access,
+};
+
+static int p2p_debugfs_show(struct seq_file *m, void *data)
+{
+	struct drm_prime_p2p_export *exp = m->private;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct dma_buf_attachment *attach;
+	int ret;
+
+	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
+	if (ret)
+		return ret;
+	seq_printf(m, "size: %zu\nplacement: %s %u\npinned: %u\nrevoked: %s\n",
+		   exp->obj->size,
+		   bo->resource && is_device_mem(bo->bdev, bo->resource->mem_type) ?
+		   "device" : "system",
+		   bo->resource ? bo->resource->mem_type : 0, bo->pin_count,
+		   str_yes_no(exp->revoked));
+	seq_printf(m, "migrations: %u\ninvalidations: %u\n",
+		   exp->migrations, exp->invalidations);
+	list_for_each_entry(attach, &exp->dmabuf->attachments, node) {
+		struct drm_prime_p2p_attach *pa = to_pa(attach);
+
+		seq_printf(m, "attachment: %s %s p2p=%s dynamic=%s kind=%s entries=%u maps=%u unmaps=%u pins=%u invalidations=%u\n",
+			   dev_driver_string(attach->dev), dev_name(attach->dev),
+			   str_yes_no(attach->peer2peer),
+			   str_yes_no(!!attach->importer_ops),
+			   kind_names[list_empty(&pa->mappings) ?
+				      DRM_PRIME_P2P_MAP_NONE : pa->kind],
+			   list_empty(&pa->mappings) ? 0 : pa->nents,
+			   pa->maps, pa->unmaps, pa->pins, pa->invalidations);
+	}
+	dma_resv_unlock(exp->obj->resv);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(p2p_debugfs);
+
+/**
+ * drm_prime_p2p_device_init - set up a device for the P2P dma-buf exporter
+ * @p2p: the driver's &drm_prime_p2p_device
+ * @drm: the exporting device
+ * @funcs: the driver's hooks; &drm_prime_p2p_funcs.placement is required
+ *
+ * Call once, before the first export, from process context without locks
+ * held. Each export gets a file named after the dma-buf's inode number in
+ * the directory "p2p" of the device's debugfs.
+ *
+ * Returns: 0, or -EINVAL when a required hook is missing.
+ */
+int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
+			      struct drm_device *drm,
+			      const struct drm_prime_p2p_funcs *funcs)
+{
+	if (!funcs || !funcs->placement ||
+	    !funcs->map_ranges != !funcs->unmap_ranges) {
+		drm_err(drm, "P2P dma-buf: placement is required, and map_ranges only with unmap_ranges\n");
+		return -EINVAL;
+	}
+	p2p->drm = drm;
+	p2p->funcs = funcs;
+	mutex_init(&p2p->lock);
+	INIT_LIST_HEAD(&p2p->exports);
+	p2p->revoked = false;
+	atomic_set(&p2p->mapped, 0);
+	init_waitqueue_head(&p2p->unmapped);
+	p2p->debugfs = debugfs_create_dir("p2p", drm->debugfs_root);
+	return 0;
+}
+EXPORT_SYMBOL(drm_prime_p2p_device_init);
+
+/**
+ * drm_prime_p2p_device_fini - tear down what drm_prime_p2p_device_init() set up
+ * @p2p: the driver's &drm_prime_p2p_device
+ *
+ * Call when the device's memory goes away, after drm_prime_p2p_revoke(). The
+ * exports left hold the &drm_device, and with it @p2p, until released.
+ */
+void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p)
+{
+	WARN_ON(!p2p->revoked && !list_empty(&p2p->exports));
+	debugfs_remove(p2p->debugfs);
+	p2p->debugfs = NULL;
+}
+EXPORT_SYMBOL(drm_prime_p2p_device_fini);
+
+/**
+ * drm_prime_p2p_export - export a TTM-backed GEM object as a dynamic dma-buf
+ * @p2p: the exporting device's &drm_prime_p2p_device
+ * @obj: the object, embedded in a &ttm_buffer_object
+ * @flags: flags of the dma-buf file, as for drm_gem_prime_export()
+ *
+ * For the driver's &drm_gem_object_funcs.export. Every importer gets its own
+ * mapping (see Documentation/gpu/drm-prime-p2p.rst). Takes &p2p->lock;
+ * called without the object's reservation lock.
+ *
+ * Returns: the dma-buf, or an ERR_PTR: -ENODEV after drm_prime_p2p_revoke(),
+ * -EINVAL for an imported object, -ENOMEM.
+ */
+struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
+				     struct drm_gem_object *obj, int flags)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
+	struct drm_device *drm = obj->dev;
+	struct drm_prime_p2p_export *exp;
+	struct dma_buf *dmabuf;
+	char name[24];
+
+	if (drm_gem_is_imported(obj)) {
+		drm_dbg_prime(drm, "cannot re-export an imported object\n");
+		return ERR_PTR(-EINVAL);
+	}
+	exp = kzalloc_obj(*exp);
+	if (!exp)
+		return ERR_PTR(-ENOMEM);
+	exp->p2p = p2p;
+	exp->obj = obj;
+
+	exp_info.exp_name = "drm_prime_p2p";
+	exp_info.owner = drm->driver->fops ? drm->driver->fops->owner : NULL;
+	exp_info.ops = &drm_prime_p2p_dmabuf_ops;
+	exp_info.size = obj->size;
+	exp_info.flags = flags;
+	exp_info.priv = exp;
+	exp_info.resv = obj->resv;
+
+	mutex_lock(&p2p->lock);
+	if (p2p->revoked) {
+		mutex_unlock(&p2p->lock);
+		kfree(exp);
+		return ERR_PTR(-ENODEV);
+	}
+	dmabuf = dma_buf_export(&exp_info);
+	if (IS_ERR(dmabuf)) {
+		mutex_unlock(&p2p->lock);
+		kfree(exp);
+		return dmabuf;
+	}
+	exp->dmabuf = dmabuf;
+	drm_dev_get(drm);
+	drm_gem_object_get(obj);
+	list_add(&exp->link, &p2p->exports);
+	mutex_unlock(&p2p->lock);
+
+	snprintf(name, sizeof(name), "%llu",
+		 (unsigned long long)file_inode(dmabuf->file)->i_ino);
+	exp->debugfs = debugfs_create_file(name, 0444, p2p->debugfs, exp,
+					   &p2p_debugfs_fops);
+	return dmabuf;
+}
+EXPORT_SYMBOL(drm_prime_p2p_export);
+
+/**
+ * drm_prime_p2p_is_export - is a dma-buf exported by the P2P helper?
+ * @dma_buf: the dma-buf
+ *
+ * Returns: true when @dma_buf was made by drm_prime_p2p_export().
+ */
+bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf)
+{
+	return dma_buf->ops == &drm_prime_p2p_dmabuf_ops;
+}
+EXPORT_SYMBOL(drm_prime_p2p_is_export);
+
+/**
+ * drm_prime_p2p_gem_prime_import - &drm_driver.gem_prime_import of a driver
+ *	exporting through the P2P helper
+ * @dev: the importing device
+ * @dma_buf: the dma-buf
+ *
+ * Returns the exported object itself for a buffer @dev exported, and
+ * otherwise imports as drm_gem_prime_import() does. Called without locks.
+ *
+ * Returns: the object with a new reference, or an ERR_PTR.
+ */
+struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
+						      struct dma_buf *dma_buf)
+{
+	if (drm_prime_p2p_is_export(dma_buf)) {
+		struct drm_prime_p2p_export *exp = dma_buf->priv;
+
+		if (exp->obj->dev == dev) {
+			drm_gem_object_get(exp->obj);
+			return exp->obj;
+		}
+	}
+	return drm_gem_prime_import(dev, dma_buf);
+}
+EXPORT_SYMBOL(drm_prime_p2p_gem_prime_import);
+
+/* Tell the dynamic importers; reservation lock held. */
+static void invalidate(struct drm_prime_p2p_export *exp)
+{
+	struct dma_buf_attachment *attach;
+
+	list_for_each_entry(attach, &exp->dmabuf->attachments, node)
+		if (dma_buf_attach_revocable(attach))
+			to_pa(attach)->invalidations++;
+	exp->invalidations++;
+	dma_buf_invalidate_mappings(exp->dmabuf);
+}
+
+/**
+ * drm_prime_p2p_move_notify - invalidate importers when a buffer moves
+ * @bo: the buffer object
+ * @new_mem: where it goes, or NULL when its backing goes away (swap-out,
+ *	destruction)
+ *
+ * Call from the driver's &ttm_device_funcs.move before the move, and from
+ * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
+ * lock of @bo held. Tells every dynamic importer of @bo's export to drop its
+ * mappings when the backing store changes: not for a move between two
+ * system memory placements, which keep their pages, nor when @bo is not
+ * exported through the helper.
+ *
+ * Returns: true when importers were told.
+ */
+bool drm_prime_p2p_move_notify(struct ttm_buffer_object *bo,
+			       const struct ttm_resource *new_mem)
+{
+	struct dma_buf *dmabuf = bo->base.dma_buf;
+	struct ttm_resource *old = bo->resource;
+
+	dma_resv_assert_held(bo->base.resv);
+	if (!dmabuf || drm_gem_is_imported(&bo->base) ||
+	    !drm_prime_p2p_is_export(dmabuf))
+		return false;
+	if (old && new_mem && !is_device_mem(bo->bdev, old->mem_type) &&
+	    !is_device_mem(bo->bdev, new_mem->mem_type))
+		return false;
+	invalidate(dmabuf->priv);
+	return true;
+}
+EXPORT_SYMBOL(drm_prime_p2p_move_notify);
+
+/**
+ * drm_prime_p2p_revoke - revoke every export of a device being removed
+ * @p2p: the device's &drm_prime_p2p_device
+ * @timeout: how long to wait for importers to unmap, in jiffies
+ *
+ * Tells every importer to drop its mappings, makes later exports, attaches,
+ * maps, pins and vmaps fail with -ENODEV, and waits until importers have
+ * unmapped. Dynamic importers unmap promptly; a static importer may hold its
+ * mapping until it is done, and after @timeout the call warns and returns.
+ * Call from process context with no reservation lock held; takes &p2p->lock
+ * and then each object's reservation lock.
+ *
+ * Returns: nothing. After it, no new mapping of the device's memory is made.
+ */
+void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
+			  unsigned long timeout)
+{
+	struct drm_prime_p2p_export *exp;
+
+	mutex_lock(&p2p->lock);
+	p2p->revoked = true;
+	list_for_each_entry(exp, &p2p->exports, link) {
+		dma_resv_lock(exp->obj->resv, NULL);
+		exp->revoked = true;
+		invalidate(exp);
+		dma_resv_unlock(exp->obj->resv);
+	}
+	mutex_unlock(&p2p->lock);
+
+	if (!wait_event_timeout(p2p->unmapped, !atomic_read(&p2p->mapped),
+				timeout))
+		drm_warn(p2p->drm, "P2P dma-buf: %d importer mappings still outstanding after revoke\n",
+			 atomic_read(&p2p->mapped));
+}
+EXPORT_SYMBOL(drm_prime_p2p_revoke);
+
+/**
+ * drm_prime_p2p_attachment_kind - how an attachment's mapping was made
+ * @attach: an attachment to a buffer exported through the helper
+ *
+ * Call with the reservation lock held.
+ *
+ * Returns: the kind of the attachment's latest live mapping, or
+ * %DRM_PRIME_P2P_MAP_NONE when it has none or is not the helper's.
+ */
+enum drm_prime_p2p_map_kind
+drm_prime_p2p_attachment_kind(struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_attach *pa;
+
+	if (!drm_prime_p2p_is_export(attach->dmabuf))
+		return DRM_PRIME_P2P_MAP_NONE;
+	dma_resv_assert_held(attach->dmabuf->resv);
+	pa = to_pa(attach);
+	return list_empty(&pa->mappings) ? DRM_PRIME_P2P_MAP_NONE : pa->kind;
+}
+EXPORT_SYMBOL(drm_prime_p2p_attachment_kind);
+
+/**
+ * drm_prime_p2p_attachment_invalidations - invalidations an attachment got
+ * @attach: an attachment to a buffer exported through the helper
+ *
+ * Call with the reservation lock held.
+ *
+ * Returns: how often the helper told the attachment to drop its mappings,
+ * or 0 when it is not the helper's or has no invalidate_mappings callback.
+ */
+unsigned int
+drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach)
+{
+	if (!drm_prime_p2p_is_export(attach->dmabuf))
+		return 0;
+	dma_resv_assert_held(attach->dmabuf->resv);
+	return to_pa(attach)->invalidations;
+}
+EXPORT_SYMBOL(drm_prime_p2p_attachment_invalidations);
+
+MODULE_DESCRIPTION("DRM peer-to-peer aware dma-buf exporter for TTM objects");
+MODULE_IMPORT_NS("DMA_BUF");
+MODULE_LICENSE("Dual MIT/GPL");

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A peer-to-peer aware dma-buf exporter for TTM-backed GEM objects.
+ */
+
+#ifndef __DRM_PRIME_P2P_H__
+#define __DRM_PRIME_P2P_H__
+
+#include <linux/atomic.h>
+#include <linux/dma-direction.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/wait.h>
+
+struct dentry;
+struct device;
+struct dma_buf;
+struct dma_buf_attachment;
+struct drm_device;
+struct drm_gem_object;
+struct p2pdma_provider;
+struct phys_vec;
+struct sg_table;
+struct ttm_buffer_object;
+struct ttm_placement;
+struct ttm_resource;
+
+/**
+ * enum drm_prime_p2p_map_kind - how an importer's mapping was made
+ * @DRM_PRIME_P2P_MAP_NONE: not mapped
+ * @DRM_PRIME_P2P_MAP_PCI: device memory, through the PCI P2PDMA provider
+ *	(dma_buf_phys_vec_to_sgt(): bus addresses or the IOVA API)
+ * @DRM_PRIME_P2P_MAP_RESOURCE: device memory, through dma_map_phys(): as
+ *	dma_map_resource() for MMIO, as pages for device memory that is RAM
+ * @DRM_PRIME_P2P_MAP_DRIVER: device memory, through
+ *	&drm_prime_p2p_funcs.map_ranges
+ * @DRM_PRIME_P2P_MAP_PAGES: system memory pages, through dma_map_sgtable()
+ */
+enum drm_prime_p2p_map_kind {
+	DRM_PRIME_P2P_MAP_NONE,
+	DRM_PRIME_P2P_MAP_PCI,
+	DRM_PRIME_P2P_MAP_RESOURCE,
+	DRM_PRIME_P2P_MAP_DRIVER,
+	DRM_PRIME_P2P_MAP_PAGES,
+};
+
+/**
+ * struct drm_prime_p2p_funcs - driver hooks of the P2P dma-buf exporter
+ *
+ * Only @placement is required. Every hook is called with the reservation
+ * lock of the object held, except @reachable, which is called from attach
+ * without it.
+ */
+struct drm_prime_p2p_funcs {
+	/**
+	 * @placement: Every placement @obj may ever use, preferred first.
+	 * The helper sorts them into device memory (a resource manager
+	 * without &ttm_resource_manager.use_tt) and system memory, and
+	 * validates the object against the part an importer can reach.
+	 * Required.
+	 */
+	const struct ttm_placement *(*placement)(struct drm_gem_object *obj);
+
+	/**
+	 * @reachable: Can the importer of @attach reach the device memory of
+	 * type @mem_type peer-to-peer? Only asked when the importer allows
+	 * peer2peer. Optional: by default an importer reaches device memory
+	 * when @provider gives a PCI P2PDMA provider and pci_p2pdma_distance()
+	 * between its device and the importer is not negative.
+	 */
+	bool (*reachable)(struct drm_gem_object *obj, u32 mem_type,
+			  struct dma_buf_attachment *attach);
+
+	/**
+	 * @resource_ranges: The physical ranges of device memory that back
+	 * @res, in order; *@ranges is allocated with kvmalloc() and freed by
+	 * the helper. Optional: by default a resource is one contiguous range
+	 * of the object's size at the bus offset ttm_mem_io_reserve() gives.
+	 * Returns the number of ranges or a negative error code.
+	 */
+	int (*resource_ranges)(struct drm_gem_object *obj,
+			       struct ttm_resource *res,
+			       struct phys_vec **ranges);
+
+	/**
+	 * @provider: The PCI P2PDMA provider of the device memory of type
+	 * @mem_type, or NULL when it is not PCI memory. Optional.
+	 */
+	struct p2pdma_provider *(*provider)(struct drm_gem_object *obj,
+					    u32 mem_type);
+
+	/**
+	 * @map_ranges: Map @nr @ranges of device memory without a PCI
+	 * provider for @attach. Optional: by default each range is mapped
+	 * with dma_map_phys(), as MMIO (dma_map_resource()) unless it is RAM.
+	 */
+	struct sg_table *(*map_ranges)(struct dma_buf_attachment *attach,
+				       const struct phys_vec *ranges,
+				       unsigned int nr,
+				       enum dma_data_direction dir);
+
+	/**
+	 * @unmap_ranges: Undo @map_ranges. Required with @map_ranges.
+	 */
+	void (*unmap_ranges)(struct dma_buf_attachment *attach,
+			     struct sg_table *sgt,
+			     enum dma_data_direction dir);
+};
+
+/**
+ * struct drm_prime_p2p_device - a device that exports through the helper
+ *
+ * Embedded in the driver's device structure and set up with
+ * drm_prime_p2p_device_init(). It must outlive every buffer exported through
+ * it, which holds as long as it lives in memory owned by the &drm_device
+ * (each export holds a reference on it).
+ */
+struct drm_prime_p2p_device {
+	/** @drm: the exporting device */
+	struct drm_device *drm;
+	/** @funcs: the driver's hooks */
+	const struct drm_prime_p2p_funcs *funcs;
+	/** @lock: protects @exports and @revoked */
+	struct mutex lock;
+	/** @exports: the live exports of this device */
+	struct list_head exports;
+	/** @revoked: set by drm_prime_p2p_revoke() */
+	bool revoked;
+	/** @mapped: importer mappings outstanding, across all exports */
+	atomic_t mapped;
+	/** @unmapped: woken when @mapped drops */
+	wait_queue_head_t unmapped;
+	/** @debugfs: the p2p directory in the device's debugfs */
+	struct dentry *debugfs;
+};
+
+int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
+			      struct drm_device *drm,
+			      const struct drm_prime_p2p_funcs *funcs);
+void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p);
+
+struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
+				     struct drm_gem_object *obj, int flags);
+struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
+						      struct dma_buf *dma_buf);
+bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf);
+
+bool drm_prime_p2p_move_notify(struct ttm_buffer_object *bo,
+			       const struct ttm_resource *new_mem);
+void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
+			  unsigned long timeout);
+
+enum drm_prime_p2p_map_kind
+drm_prime_p2p_attachment_kind(struct dma_buf_attachment *attach);
+unsigned int
+drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach);
+
+/**
+ * DRM_PRIME_P2P_DRIVER_OPS - &drm_driver fields of a driver that exports
+ *	through the P2P helper
+ *
+ * The driver still sets &drm_gem_object_funcs.export of its objects to a
+ * function that calls drm_prime_p2p_export() with its
+ * &drm_prime_p2p_device.
+ */
+#define DRM_PRIME_P2P_DRIVER_OPS \
+	.gem_prime_import = drm_prime_p2p_gem_prime_import
+
+#endif /* __DRM_PRIME_P2P_H__ */
