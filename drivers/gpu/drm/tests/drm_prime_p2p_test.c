@@ -1,0 +1,847 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KUnit tests of the P2P dma-buf exporter for TTM objects.
+ *
+ * A mock TTM device has a VRAM manager backed by physically contiguous
+ * memory, and fake importers are devices on the KUnit bus with their own DMA
+ * masks, segment limits and reachability. Every mapping is checked byte by
+ * byte: the DMA addresses an importer was given must name the bytes written
+ * into the buffer. The DMA API maps directly here (no IOMMU), so a DMA
+ * address leads back to its memory through dma_to_phys().
+ */
+
+#include <linux/dma-buf.h>
+#include <linux/dma-direct.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/file.h>
+#include <linux/iosys-map.h>
+#include <linux/scatterlist.h>
+#include <linux/vmalloc.h>
+
+#include <kunit/device.h>
+#include <kunit/test.h>
+
+#include <drm/drm_drv.h>
+#include <drm/drm_gem.h>
+#include <drm/drm_kunit_helpers.h>
+#include <drm/drm_prime_p2p.h>
+#include <drm/ttm/ttm_bo.h>
+#include <drm/ttm/ttm_device.h>
+#include <drm/ttm/ttm_placement.h>
+#include <drm/ttm/ttm_range_manager.h>
+#include <drm/ttm/ttm_resource.h>
+#include <drm/ttm/ttm_tt.h>
+
+MODULE_IMPORT_NS("DMA_BUF");
+
+#define VRAM_ORDER	9	/* 2 MiB of VRAM */
+#define VRAM_SIZE	(PAGE_SIZE << VRAM_ORDER)
+#define TT_SIZE		SZ_64M
+
+struct mock_dev {
+	struct drm_device drm;
+	struct ttm_device bdev;
+	struct drm_prime_p2p_device p2p;
+	struct page *vram;
+	phys_addr_t vram_phys;
+	void *vram_vaddr;
+};
+
+enum mock_domains { VRAM_ONLY, TT_ONLY, VRAM_OR_TT };
+
+struct mock_bo {
+	struct ttm_buffer_object tbo;
+	struct ttm_placement placement;
+	struct ttm_place places[2];
+};
+
+struct fake_importer {
+	struct device *dev;
+	struct device_dma_parameters parms;
+	u64 mask;
+	bool reach;
+	unsigned int invalidations;
+	struct dma_buf_attachment *attach;
+	struct sg_table *sgt;
+};
+
+static struct mock_dev *to_mock(struct ttm_device *bdev)
+{
+	return container_of(bdev, struct mock_dev, bdev);
+}
+
+static struct ttm_tt *mock_tt_create(struct ttm_buffer_object *bo,
+				     u32 page_flags)
+{
+	struct ttm_tt *tt = kzalloc_obj(*tt);
+
+	if (!tt)
+		return NULL;
+	if (ttm_tt_init(tt, bo, page_flags, ttm_cached, 0)) {
+		kfree(tt);
+		return NULL;
+	}
+	return tt;
+}
+
+static void mock_tt_destroy(struct ttm_device *bdev, struct ttm_tt *tt)
+{
+	ttm_tt_fini(tt);
+	kfree(tt);
+}
+
+static const struct ttm_place tt_place = { .mem_type = TTM_PL_TT };
+
+static void mock_evict_flags(struct ttm_buffer_object *bo,
+			     struct ttm_placement *placement)
+{
+	placement->num_placement = 1;
+	placement->placement = &tt_place;
+}
+
+static int mock_move(struct ttm_buffer_object *bo, bool evict,
+		     struct ttm_operation_ctx *ctx,
+		     struct ttm_resource *new_mem, struct ttm_place *hop)
+{
+	struct ttm_resource *old = bo->resource;
+
+	drm_prime_p2p_move_notify(bo, new_mem);
+	if (!old || (old->mem_type != TTM_PL_VRAM &&
+		     new_mem->mem_type != TTM_PL_VRAM)) {
+		ttm_bo_move_null(bo, new_mem);
+		return 0;
+	}
+	return ttm_bo_move_memcpy(bo, ctx, new_mem);
+}
+
+static void mock_swap_notify(struct ttm_buffer_object *bo)
+{
+	drm_prime_p2p_move_notify(bo, NULL);
+}
+
+static int mock_io_mem_reserve(struct ttm_device *bdev,
+			       struct ttm_resource *mem)
+{
+	struct mock_dev *md = to_mock(bdev);
+	size_t off = (size_t)mem->start << PAGE_SHIFT;
+
+	if (mem->mem_type != TTM_PL_VRAM)
+		return 0;
+	mem->bus.offset = md->vram_phys + off;
+	mem->bus.addr = md->vram_vaddr + off;
+	mem->bus.is_iomem = true;
+	mem->bus.caching = ttm_cached;
+	return 0;
+}
+
+static const struct ttm_device_funcs mock_ttm_funcs = {
+	.ttm_tt_create = mock_tt_create,
+	.ttm_tt_destroy = mock_tt_destroy,
+	.eviction_valuable = ttm_bo_eviction_valuable,
+	.evict_flags = mock_evict_flags,
+	.move = mock_move,
+	.swap_notify = mock_swap_notify,
+	.io_mem_reserve = mock_io_mem_reserve,
+};
+
+static const struct ttm_placement *mock_placement(struct drm_gem_object *obj)
+{
+	return &container_of(obj, struct mock_bo, tbo.base)->placement;
+}
+
+static bool mock_reachable(struct drm_gem_object *obj, u32 mem_type,
+			   struct dma_buf_attachment *attach)
+{
+	struct fake_importer *imp = attach->importer_priv;
+
+	return imp && imp->reach;
+}
+
+static const struct drm_prime_p2p_funcs mock_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+};
+
+static void mock_gem_free(struct drm_gem_object *obj)
+{
+	ttm_bo_fini(container_of(obj, struct ttm_buffer_object, base));
+}
+
+static struct dma_buf *mock_gem_export(struct drm_gem_object *obj, int flags)
+{
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+
+	return drm_prime_p2p_export(&md->p2p, obj, flags);
+}
+
+static const struct drm_gem_object_funcs mock_gem_funcs = {
+	.free = mock_gem_free,
+	.export = mock_gem_export,
+};
+
+static void mock_bo_destroy(struct ttm_buffer_object *tbo)
+{
+	drm_gem_object_release(&tbo->base);
+	kfree(container_of(tbo, struct mock_bo, tbo));
+}
+
+static const struct drm_driver mock_driver = {
+	.driver_features = DRIVER_GEM,
+	DRM_PRIME_P2P_DRIVER_OPS,
+};
+
+static int mock_init(struct kunit *test)
+{
+	struct device *parent;
+	struct mock_dev *md;
+	int ret;
+
+	parent = drm_kunit_helper_alloc_device(test);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, parent);
+	md = drm_kunit_helper_alloc_drm_device_with_driver(test, parent,
+							   struct mock_dev, drm,
+							   &mock_driver);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, md);
+
+	md->vram = alloc_pages(GFP_KERNEL | __GFP_ZERO, VRAM_ORDER);
+	KUNIT_ASSERT_NOT_NULL(test, md->vram);
+	md->vram_phys = page_to_phys(md->vram);
+	md->vram_vaddr = page_address(md->vram);
+
+	ret = ttm_device_init(&md->bdev, &mock_ttm_funcs, md->drm.dev,
+			      md->drm.anon_inode->i_mapping,
+			      md->drm.vma_offset_manager, 0);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = ttm_range_man_init(&md->bdev, TTM_PL_VRAM, false,
+				 VRAM_SIZE >> PAGE_SHIFT);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = ttm_range_man_init(&md->bdev, TTM_PL_TT, true,
+				 TT_SIZE >> PAGE_SHIFT);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	ret = drm_prime_p2p_device_init(&md->p2p, &md->drm, &mock_p2p_funcs);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	test->priv = md;
+	return 0;
+}
+
+static void mock_exit(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+
+	if (!md)
+		return;
+	/* dma-buf files put from a kthread are released from a work item. */
+	flush_delayed_fput();
+	drm_prime_p2p_device_fini(&md->p2p);
+	ttm_range_man_fini(&md->bdev, TTM_PL_TT);
+	ttm_range_man_fini(&md->bdev, TTM_PL_VRAM);
+	ttm_device_fini(&md->bdev);
+	__free_pages(md->vram, VRAM_ORDER);
+}
+
+static struct mock_bo *mock_bo_create(struct kunit *test, size_t size,
+				      enum mock_domains domains)
+{
+	struct mock_dev *md = test->priv;
+	struct mock_bo *bo;
+	int ret;
+
+	bo = kzalloc_obj(*bo);
+	KUNIT_ASSERT_NOT_NULL(test, bo);
+	drm_gem_private_object_init(&md->drm, &bo->tbo.base, size);
+	bo->tbo.base.funcs = &mock_gem_funcs;
+
+	switch (domains) {
+	case VRAM_ONLY:
+		bo->places[0].mem_type = TTM_PL_VRAM;
+		bo->placement.num_placement = 1;
+		break;
+	case TT_ONLY:
+		bo->places[0].mem_type = TTM_PL_TT;
+		bo->placement.num_placement = 1;
+		break;
+	case VRAM_OR_TT:
+		bo->places[0].mem_type = TTM_PL_VRAM;
+		bo->places[1].mem_type = TTM_PL_TT;
+		bo->placement.num_placement = 2;
+		break;
+	}
+	bo->placement.placement = bo->places;
+
+	ret = ttm_bo_init_validate(&md->bdev, &bo->tbo, ttm_bo_type_device,
+				   &bo->placement, 0, false, NULL, NULL,
+				   mock_bo_destroy);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return bo;
+}
+
+static u8 pattern(size_t off, u8 seed)
+{
+	return (u8)(seed + off + (off >> PAGE_SHIFT) * 13);
+}
+
+/* Fill the buffer through the exporter's vmap. */
+static void fill(struct kunit *test, struct dma_buf *dmabuf, u8 seed)
+{
+	struct iosys_map map;
+	size_t i, size = dmabuf->size;
+	u8 *buf;
+
+	buf = vmalloc(size);
+	KUNIT_ASSERT_NOT_NULL(test, buf);
+	for (i = 0; i < size; i++)
+		buf[i] = pattern(i, seed);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap(dmabuf, &map), 0);
+	iosys_map_memcpy_to(&map, 0, buf, size);
+	dma_buf_vunmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	vfree(buf);
+}
+
+/* The DMA addresses of @sgt, in order, name the bytes of the buffer. */
+static void expect_contents(struct kunit *test, struct fake_importer *imp,
+			    struct sg_table *sgt, size_t size, u8 seed)
+{
+	struct scatterlist *sg;
+	size_t off = 0, bad = 0;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		phys_addr_t phys = dma_to_phys(imp->dev, sg_dma_address(sg));
+		const u8 *va = phys_to_virt(phys);
+		size_t j, len = sg_dma_len(sg);
+
+		KUNIT_EXPECT_LE(test, len, dma_get_max_seg_size(imp->dev));
+		KUNIT_EXPECT_LE(test, sg_dma_address(sg) + len - 1, imp->mask);
+		for (j = 0; j < len && off + j < size; j++)
+			if (va[j] != pattern(off + j, seed))
+				bad++;
+		off += len;
+	}
+	KUNIT_EXPECT_EQ(test, off, size);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "bytes differing from what was written");
+}
+
+static void fake_invalidate(struct dma_buf_attachment *attach)
+{
+	struct fake_importer *imp = attach->importer_priv;
+
+	imp->invalidations++;
+	if (imp->sgt) {
+		dma_buf_unmap_attachment(attach, imp->sgt, DMA_BIDIRECTIONAL);
+		imp->sgt = NULL;
+	}
+}
+
+static const struct dma_buf_attach_ops dynamic_p2p_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = fake_invalidate,
+};
+
+static const struct dma_buf_attach_ops dynamic_ops = {
+	.invalidate_mappings = fake_invalidate,
+};
+
+/* An importer that pins, as RDMA's pinned umem does. */
+static const struct dma_buf_attach_ops pinned_p2p_ops = {
+	.allow_peer2peer = true,
+};
+
+static struct fake_importer *fake_importer(struct kunit *test, const char *name,
+					   u64 mask, unsigned int max_seg,
+					   bool reach)
+{
+	struct fake_importer *imp = kunit_kzalloc(test, sizeof(*imp), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, imp);
+	imp->dev = kunit_device_register(test, name);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp->dev);
+	imp->mask = mask;
+	imp->dev->dma_mask = &imp->mask;
+	imp->dev->coherent_dma_mask = mask;
+	imp->dev->dma_parms = &imp->parms;
+	dma_set_max_seg_size(imp->dev, max_seg);
+	imp->reach = reach;
+	return imp;
+}
+
+static int imp_attach(struct fake_importer *imp, struct dma_buf *dmabuf,
+		      const struct dma_buf_attach_ops *ops)
+{
+	struct dma_buf_attachment *attach;
+
+	attach = ops ? dma_buf_dynamic_attach(dmabuf, imp->dev, ops, imp) :
+		       dma_buf_attach(dmabuf, imp->dev);
+	if (IS_ERR(attach))
+		return PTR_ERR(attach);
+	imp->attach = attach;
+	return 0;
+}
+
+static struct sg_table *imp_map(struct fake_importer *imp)
+{
+	struct dma_buf *dmabuf = imp->attach->dmabuf;
+	struct sg_table *sgt;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+	if (!IS_ERR(sgt))
+		imp->sgt = sgt;
+	dma_resv_unlock(dmabuf->resv);
+	return sgt;
+}
+
+static void imp_unmap(struct fake_importer *imp)
+{
+	struct dma_buf *dmabuf = imp->attach->dmabuf;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	if (imp->sgt)
+		dma_buf_unmap_attachment(imp->attach, imp->sgt,
+					 DMA_BIDIRECTIONAL);
+	imp->sgt = NULL;
+	dma_resv_unlock(dmabuf->resv);
+}
+
+static void imp_detach(struct fake_importer *imp)
+{
+	if (!imp->attach)
+		return;
+	imp_unmap(imp);
+	dma_buf_detach(imp->attach->dmabuf, imp->attach);
+	imp->attach = NULL;
+}
+
+static enum drm_prime_p2p_map_kind imp_kind(struct fake_importer *imp)
+{
+	enum drm_prime_p2p_map_kind kind;
+
+	dma_resv_lock(imp->attach->dmabuf->resv, NULL);
+	kind = drm_prime_p2p_attachment_kind(imp->attach);
+	dma_resv_unlock(imp->attach->dmabuf->resv);
+	return kind;
+}
+
+static u32 bo_mem_type(struct mock_bo *bo)
+{
+	u32 type;
+
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	type = bo->tbo.resource->mem_type;
+	dma_resv_unlock(bo->tbo.base.resv);
+	return type;
+}
+
+static struct dma_buf *export(struct kunit *test, struct mock_bo *bo)
+{
+	struct dma_buf *dmabuf = bo->tbo.base.funcs->export(&bo->tbo.base,
+							     O_RDWR);
+
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	/* As drm_gem_prime_handle_to_dmabuf() does, for move_notify. */
+	bo->tbo.base.dma_buf = dmabuf;
+	return dmabuf;
+}
+
+static void unexport(struct mock_bo *bo, struct dma_buf *dmabuf)
+{
+	bo->tbo.base.dma_buf = NULL;
+	dma_buf_put(dmabuf);
+	drm_gem_object_put(&bo->tbo.base);
+}
+
+/*
+ * The decision matrix: placement x importer kind x pinned x reachable.
+ */
+struct matrix_case {
+	const char *name;
+	enum mock_domains domains;
+	enum { DYNAMIC_P2P, DYNAMIC, STATIC, PINNED_P2P } importer;
+	bool reach;
+	bool pinned;		/* pinned in VRAM by another importer first */
+	/* expected */
+	int attach_err;
+	u32 mem_type;
+	enum drm_prime_p2p_map_kind kind;
+};
+
+static const struct matrix_case matrix_cases[] = {
+	{ "vram-dynamic-p2p-reach", VRAM_ONLY, DYNAMIC_P2P, true, false,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "vram-dynamic-p2p-unreach", VRAM_ONLY, DYNAMIC_P2P, false, false,
+	  -EOPNOTSUPP },
+	{ "vram-dynamic-reach", VRAM_ONLY, DYNAMIC, true, false, -EOPNOTSUPP },
+	{ "vram-static", VRAM_ONLY, STATIC, true, false, -EOPNOTSUPP },
+	{ "vram-pinned-p2p-reach", VRAM_ONLY, PINNED_P2P, true, false,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "vram-pinned-p2p-unreach", VRAM_ONLY, PINNED_P2P, false, false,
+	  -EOPNOTSUPP },
+	{ "vram-dynamic-p2p-reach-pinned", VRAM_ONLY, DYNAMIC_P2P, true, true,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "vram-dynamic-p2p-unreach-pinned", VRAM_ONLY, DYNAMIC_P2P, false,
+	  true, -EOPNOTSUPP },
+	{ "tt-dynamic-p2p-reach", TT_ONLY, DYNAMIC_P2P, true, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "tt-dynamic-p2p-unreach", TT_ONLY, DYNAMIC_P2P, false, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "tt-dynamic", TT_ONLY, DYNAMIC, false, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "tt-static", TT_ONLY, STATIC, false, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "tt-pinned-p2p", TT_ONLY, PINNED_P2P, true, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "both-dynamic-p2p-reach", VRAM_OR_TT, DYNAMIC_P2P, true, false,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "both-dynamic-p2p-unreach", VRAM_OR_TT, DYNAMIC_P2P, false, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "both-dynamic", VRAM_OR_TT, DYNAMIC, true, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "both-static", VRAM_OR_TT, STATIC, true, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "both-pinned-p2p-reach", VRAM_OR_TT, PINNED_P2P, true, false,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "both-pinned-p2p-unreach", VRAM_OR_TT, PINNED_P2P, false, false,
+	  0, TTM_PL_TT, DRM_PRIME_P2P_MAP_PAGES },
+	{ "both-dynamic-p2p-reach-pinned", VRAM_OR_TT, DYNAMIC_P2P, true, true,
+	  0, TTM_PL_VRAM, DRM_PRIME_P2P_MAP_RESOURCE },
+	{ "both-dynamic-p2p-unreach-pinned", VRAM_OR_TT, DYNAMIC_P2P, false,
+	  true, -EBUSY },
+	{ "both-dynamic-pinned", VRAM_OR_TT, DYNAMIC, true, true, -EBUSY },
+	{ "both-static-pinned", VRAM_OR_TT, STATIC, true, true, -EBUSY },
+};
+
+static void matrix_desc(const struct matrix_case *c, char *desc)
+{
+	strscpy(desc, c->name, KUNIT_PARAM_DESC_SIZE);
+}
+
+KUNIT_ARRAY_PARAM(matrix, matrix_cases, matrix_desc);
+
+static void test_matrix(struct kunit *test)
+{
+	const struct matrix_case *c = test->param_value;
+	struct fake_importer *pin = NULL, *imp;
+	const struct dma_buf_attach_ops *ops = NULL;
+	size_t size = SZ_256K;
+	struct sg_table *sgt;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	int ret;
+
+	bo = mock_bo_create(test, size, c->domains);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x5a);
+
+	if (c->pinned) {
+		/* Another importer pins the buffer in VRAM first. */
+		pin = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_64K,
+				    true);
+		KUNIT_ASSERT_EQ(test, imp_attach(pin, dmabuf, &pinned_p2p_ops), 0);
+		dma_resv_lock(dmabuf->resv, NULL);
+		KUNIT_ASSERT_EQ(test, dma_buf_pin(pin->attach), 0);
+		dma_resv_unlock(dmabuf->resv);
+		KUNIT_ASSERT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	}
+
+	switch (c->importer) {
+	case DYNAMIC_P2P:
+		ops = &dynamic_p2p_ops;
+		break;
+	case DYNAMIC:
+		ops = &dynamic_ops;
+		break;
+	case PINNED_P2P:
+		ops = &pinned_p2p_ops;
+		break;
+	case STATIC:
+		ops = NULL;
+		break;
+	}
+	imp = fake_importer(test, "importer", DMA_BIT_MASK(64), SZ_64K, c->reach);
+	ret = imp_attach(imp, dmabuf, ops);
+	KUNIT_EXPECT_EQ(test, ret, c->attach_err);
+	if (ret)
+		goto out;
+	KUNIT_EXPECT_EQ(test, imp->attach->peer2peer,
+			c->kind == DRM_PRIME_P2P_MAP_RESOURCE);
+
+	if (c->importer == PINNED_P2P) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		ret = dma_buf_pin(imp->attach);
+		dma_resv_unlock(dmabuf->resv);
+		KUNIT_ASSERT_EQ(test, ret, 0);
+	}
+
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), c->mem_type);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), c->kind);
+	/* One entry per contiguous range, split at the 64 KiB segment limit. */
+	if (c->kind == DRM_PRIME_P2P_MAP_RESOURCE)
+		KUNIT_EXPECT_EQ(test, sgt->nents, size / SZ_64K);
+	else
+		KUNIT_EXPECT_GE(test, sgt->nents, size / SZ_64K);
+	expect_contents(test, imp, sgt, size, 0x5a);
+	if (c->importer == STATIC || c->importer == PINNED_P2P)
+		KUNIT_EXPECT_GT(test, bo->tbo.pin_count, 0);
+	imp_unmap(imp);
+	/*
+	 * Only a migration invalidates, and dma_buf_invalidate_mappings()
+	 * tells the importer whose map caused it too.
+	 */
+	KUNIT_EXPECT_EQ(test, imp->invalidations,
+			c->domains == VRAM_OR_TT && c->mem_type == TTM_PL_TT &&
+			(c->importer == DYNAMIC_P2P || c->importer == DYNAMIC) ?
+			1 : 0);
+
+	if (c->importer == PINNED_P2P) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		dma_buf_unpin(imp->attach);
+		dma_resv_unlock(dmabuf->resv);
+	}
+	imp_detach(imp);
+out:
+	if (pin) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		dma_buf_unpin(pin->attach);
+		dma_resv_unlock(dmabuf->resv);
+		imp_detach(pin);
+	}
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&((struct mock_dev *)test->priv)->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+}
+
+/* A non-P2P importer's map migrates the buffer and invalidates the others. */
+static void test_migrate_invalidates(struct kunit *test)
+{
+	struct fake_importer *p2p, *sys;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_1M, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x11);
+
+	p2p = fake_importer(test, "p2p", DMA_BIT_MASK(64), SZ_1M, true);
+	sys = fake_importer(test, "sys", DMA_BIT_MASK(64), SZ_1M, false);
+	KUNIT_ASSERT_EQ(test, imp_attach(p2p, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_attach(sys, dmabuf, &dynamic_ops), 0);
+
+	sgt = imp_map(p2p);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, sgt->nents, 1);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	expect_contents(test, p2p, sgt, SZ_1M, 0x11);
+
+	sgt = imp_map(sys);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, imp_kind(sys), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, sys, sgt, SZ_1M, 0x11);
+	/* The P2P importer was told, and dropped its VRAM mapping. */
+	KUNIT_EXPECT_EQ(test, p2p->invalidations, 1);
+	KUNIT_EXPECT_NULL(test, p2p->sgt);
+
+	/* Remapped, it follows the buffer to system memory. */
+	sgt = imp_map(p2p);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(p2p), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, p2p, sgt, SZ_1M, 0x11);
+	/*
+	 * dma_buf_invalidate_mappings() tells every importer, the one whose
+	 * map moved the buffer too, before it had a mapping; it never moved
+	 * again after that.
+	 */
+	KUNIT_EXPECT_EQ(test, sys->invalidations, 1);
+	KUNIT_EXPECT_EQ(test, p2p->invalidations, 1);
+
+	imp_detach(p2p);
+	imp_detach(sys);
+	unexport(bo, dmabuf);
+}
+
+/* Eviction invalidates; a move between system placements does not. */
+static void test_evict(struct kunit *test)
+{
+	struct ttm_operation_ctx ctx = { };
+	struct ttm_place sys_place = { .mem_type = TTM_PL_SYSTEM };
+	struct ttm_placement sys = { .num_placement = 1,
+				     .placement = &sys_place };
+	struct ttm_placement tt = { .num_placement = 1,
+				    .placement = &tt_place };
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x77);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
+
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, imp, sgt, SZ_512K, 0x77);
+
+	/* TT to system keeps the pages: nothing to tell. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &sys, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
+	expect_contents(test, imp, sgt, SZ_512K, 0x77);
+
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/* A pinned buffer does not move; a pin blocks eviction. */
+static void test_pin_blocks_evict(struct kunit *test)
+{
+	struct ttm_operation_ctx ctx = { };
+	struct ttm_placement tt = { .num_placement = 1,
+				    .placement = &tt_place };
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &pinned_p2p_ops), 0);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, dma_buf_pin(imp->attach), 0);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), -EINVAL);
+	KUNIT_EXPECT_EQ(test, bo->tbo.resource->mem_type, TTM_PL_VRAM);
+	dma_buf_unpin(imp->attach);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/* vmap pins while mapped. */
+static void test_vmap_pins(struct kunit *test)
+{
+	struct iosys_map map;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_64K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, dma_buf_vmap(dmabuf, &map), 0);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	dma_buf_vunmap(dmabuf, &map);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	dma_resv_unlock(dmabuf->resv);
+	unexport(bo, dmabuf);
+}
+
+/* Revoke: importers are told and unmap; later attach and map fail. */
+static void test_revoke(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp, *late;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
+	late = fake_importer(test, "late", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
+
+	drm_prime_p2p_revoke(&md->p2p, HZ);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
+	KUNIT_EXPECT_NULL(test, imp->sgt);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(imp), ERR_PTR(-ENODEV));
+	KUNIT_EXPECT_EQ(test, imp_attach(late, dmabuf, &dynamic_p2p_ops), -ENODEV);
+	KUNIT_EXPECT_PTR_EQ(test, bo->tbo.base.funcs->export(&bo->tbo.base, O_RDWR),
+			    ERR_PTR(-ENODEV));
+
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/* Segment limits: entries split at the importer's maximum, no further. */
+static void test_segments(struct kunit *test)
+{
+	static const unsigned int segs[] = { SZ_4K, SZ_64K, SZ_1M, SZ_2M };
+	static const char * const names[] = { "seg4k", "seg64k", "seg1m", "seg2m" };
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	unsigned int i;
+
+	bo = mock_bo_create(test, SZ_1M, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x3c);
+	for (i = 0; i < ARRAY_SIZE(segs); i++) {
+		imp = fake_importer(test, names[i], DMA_BIT_MASK(64), segs[i], true);
+		KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+		sgt = imp_map(imp);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+		KUNIT_EXPECT_EQ(test, sgt->nents, DIV_ROUND_UP(SZ_1M, segs[i]));
+		expect_contents(test, imp, sgt, SZ_1M, 0x3c);
+		imp_detach(imp);
+	}
+	unexport(bo, dmabuf);
+}
+
+/* Bad input: an importer whose segments are smaller than a page. */
+static void test_tiny_segments(struct kunit *test)
+{
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_64K, TT_ONLY);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), 512, true);
+	KUNIT_EXPECT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), -EINVAL);
+	unexport(bo, dmabuf);
+}
+
+static struct kunit_case drm_prime_p2p_tests[] = {
+	KUNIT_CASE_PARAM(test_matrix, matrix_gen_params),
+	KUNIT_CASE(test_migrate_invalidates),
+	KUNIT_CASE(test_evict),
+	KUNIT_CASE(test_pin_blocks_evict),
+	KUNIT_CASE(test_vmap_pins),
+	KUNIT_CASE(test_revoke),
+	KUNIT_CASE(test_segments),
+	KUNIT_CASE(test_tiny_segments),
+	{}
+};
+
+static struct kunit_suite drm_prime_p2p_suite = {
+	.name = "drm-prime-p2p",
+	.init = mock_init,
+	.exit = mock_exit,
+	.test_cases = drm_prime_p2p_tests,
+};
+
+kunit_test_suite(drm_prime_p2p_suite);
+
+MODULE_DESCRIPTION("KUnit tests of the DRM P2P dma-buf exporter");
+MODULE_LICENSE("Dual MIT/GPL");
