@@ -156,6 +156,10 @@ drm_prime_p2p_attachment_kind(struct dma_buf_attachment *attach);
 unsigned int
 drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach);
 
+#if IS_ENABLED(CONFIG_KUNIT)
+int drm_prime_p2p_may_fail(void);
+#endif
+
 /**
  * DRM_PRIME_P2P_DRIVER_OPS - &drm_driver fields of a driver that exports
  *	through the P2P helper

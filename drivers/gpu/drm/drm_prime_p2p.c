@@ -29,6 +29,12 @@
 #include <drm/ttm/ttm_resource.h>
 #include <drm/ttm/ttm_tt.h>
 
+#include <kunit/static_stub.h>
+#include <kunit/visibility.h>
+
+#define CREATE_TRACE_POINTS
+#include <trace/events/drm_prime_p2p.h>
+
 /**
  * DOC: overview
  *
@@ -84,6 +90,24 @@ struct drm_prime_p2p_mapping {
 };
 
 static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
+
+/**
+ * drm_prime_p2p_may_fail - a point where the helper can fail
+ *
+ * Every allocation and mapping the helper makes goes through P2P_FAULT(),
+ * so that the KUnit tests can fail each in turn (a static stub) and check
+ * that the error comes back cleanly. Without KUnit this is constant 0.
+ *
+ * Returns: non-zero to fail.
+ */
+VISIBLE_IF_KUNIT int drm_prime_p2p_may_fail(void)
+{
+	KUNIT_STATIC_STUB_REDIRECT(drm_prime_p2p_may_fail);
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_may_fail);
+
+#define P2P_FAULT(expr, err) (drm_prime_p2p_may_fail() ? (err) : (expr))
 
 static const char * const kind_names[] = {
 	[DRM_PRIME_P2P_MAP_NONE] = "none",
@@ -183,7 +207,8 @@ static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
 	unsigned int i, n = 0;
 	int ret;
 
-	places = kmalloc_array(pl->num_placement, sizeof(*places), GFP_KERNEL);
+	places = P2P_FAULT(kmalloc_array(pl->num_placement, sizeof(*places),
+					 GFP_KERNEL), NULL);
 	if (!places)
 		return -ENOMEM;
 	for (i = 0; i < pl->num_placement; i++) {
@@ -199,10 +224,13 @@ static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
 	}
 	filtered.num_placement = n;
 	filtered.placement = places;
-	ret = ttm_bo_validate(bo, &filtered, &ctx);
+	ret = P2P_FAULT(ttm_bo_validate(bo, &filtered, &ctx), -ENOMEM);
 	kfree(places);
-	if (!ret && bo->resource && bo->resource->mem_type != old_type)
+	if (!ret && bo->resource && bo->resource->mem_type != old_type) {
 		exp->migrations++;
+		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
+					    bo->resource->mem_type);
+	}
 	return ret;
 }
 
@@ -223,7 +251,7 @@ static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 		return -EINVAL;
 	}
 
-	pa = kzalloc_obj(*pa);
+	pa = P2P_FAULT(kzalloc_obj(*pa), NULL);
 	if (!pa)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&pa->mappings);
@@ -254,10 +282,12 @@ static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 	attach->peer2peer = reach != 0;
 	pa->reach = reach;
 	attach->priv = pa;
+	trace_drm_prime_p2p_attach(attach, reach, 0);
 	return 0;
 
 err_free:
 	kfree(pa);
+	trace_drm_prime_p2p_attach(attach, 0, ret);
 	return ret;
 }
 
@@ -341,12 +371,12 @@ static int resource_ranges(struct drm_prime_p2p_export *exp,
 	if (funcs->resource_ranges)
 		return funcs->resource_ranges(exp->obj, res, ranges);
 
-	ret = ttm_mem_io_reserve(bo->bdev, res);
+	ret = P2P_FAULT(ttm_mem_io_reserve(bo->bdev, res), -ENOMEM);
 	if (ret)
 		return ret;
 	if (!res->bus.is_iomem)
 		return -EINVAL;
-	vec = kvmalloc_obj(*vec);
+	vec = P2P_FAULT(kvmalloc_obj(*vec), NULL);
 	if (!vec)
 		return -ENOMEM;
 	vec->paddr = res->bus.offset;
@@ -418,7 +448,7 @@ static struct sg_table *map_resource(struct dma_buf_attachment *attach,
 	int ret = -EIO;
 
 	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
-	dma = kvmalloc_objs(*dma, nr);
+	dma = P2P_FAULT(kvmalloc_objs(*dma, nr), NULL);
 	if (!dma)
 		return ERR_PTR(-ENOMEM);
 	for (i = 0; i < nr; i++) {
@@ -430,18 +460,20 @@ static struct sg_table *map_resource(struct dma_buf_attachment *attach,
 		if (!pfn_valid(PHYS_PFN(vec[i].paddr)))
 			dma[i].attrs |= DMA_ATTR_MMIO;
 		dma[i].len = vec[i].len;
-		dma[i].addr = dma_map_phys(attach->dev, vec[i].paddr,
-					   vec[i].len, dir, dma[i].attrs);
+		dma[i].addr = P2P_FAULT(dma_map_phys(attach->dev, vec[i].paddr,
+						     vec[i].len, dir,
+						     dma[i].attrs),
+					DMA_MAPPING_ERROR);
 		if (dma_mapping_error(attach->dev, dma[i].addr))
 			goto err_unmap;
 	}
 
 	ret = -ENOMEM;
-	sgt = kzalloc_obj(*sgt);
+	sgt = P2P_FAULT(kzalloc_obj(*sgt), NULL);
 	if (!sgt)
 		goto err_unmap;
 	nents = fill_dma_sg(NULL, dma, nr, max);
-	if (sg_alloc_table(sgt, nents, GFP_KERNEL))
+	if (P2P_FAULT(sg_alloc_table(sgt, nents, GFP_KERNEL), -ENOMEM))
 		goto err_free_sgt;
 	fill_dma_sg(sgt->sgl, dma, nr, max);
 
@@ -469,7 +501,7 @@ static struct phys_vec *split_ranges(const struct phys_vec *vec,
 
 	for (i = 0; i < nr; i++)
 		n += DIV_ROUND_UP(vec[i].len, max);
-	split = kvmalloc_objs(*split, n);
+	split = P2P_FAULT(kvmalloc_objs(*split, n), NULL);
 	if (!split)
 		return NULL;
 	n = 0;
@@ -526,8 +558,10 @@ static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
 			sgt = ERR_PTR(-ENOMEM);
 			goto out;
 		}
-		sgt = dma_buf_phys_vec_to_sgt(attach, provider, split, nsplit,
-					      exp->obj->size, dir);
+		sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider, split,
+							nsplit, exp->obj->size,
+							dir),
+				ERR_PTR(-ENOMEM));
 		kvfree(split);
 		m->kind = DRM_PRIME_P2P_MAP_PCI;
 	} else if (funcs->map_ranges) {
@@ -553,23 +587,25 @@ static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
 	struct sg_table *sgt;
 	int ret;
 
-	ret = ttm_bo_populate(bo, &ctx);
+	ret = P2P_FAULT(ttm_bo_populate(bo, &ctx), -ENOMEM);
 	if (ret)
 		return ERR_PTR(ret);
 	if (!bo->ttm || !bo->ttm->pages)
 		return ERR_PTR(-EINVAL);
 
-	sgt = kzalloc_obj(*sgt);
+	sgt = P2P_FAULT(kzalloc_obj(*sgt), NULL);
 	if (!sgt)
 		return ERR_PTR(-ENOMEM);
-	ret = sg_alloc_table_from_pages_segment(sgt, bo->ttm->pages,
-						bo->ttm->num_pages, 0,
-						exp->obj->size,
-						ALIGN_DOWN(max, PAGE_SIZE),
-						GFP_KERNEL);
+	ret = P2P_FAULT(sg_alloc_table_from_pages_segment(sgt, bo->ttm->pages,
+							  bo->ttm->num_pages, 0,
+							  exp->obj->size,
+							  ALIGN_DOWN(max, PAGE_SIZE),
+							  GFP_KERNEL),
+			-ENOMEM);
 	if (ret)
 		goto err_free;
-	ret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+	ret = P2P_FAULT(dma_map_sgtable(attach->dev, sgt, dir,
+					DMA_ATTR_SKIP_CPU_SYNC), -ENOMEM);
 	if (ret)
 		goto err_table;
 	m->kind = DRM_PRIME_P2P_MAP_PAGES;
@@ -596,7 +632,7 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 	if (exp->revoked)
 		return ERR_PTR(-ENODEV);
 
-	m = kzalloc_obj(*m);
+	m = P2P_FAULT(kzalloc_obj(*m), NULL);
 	if (!m)
 		return ERR_PTR(-ENOMEM);
 	m->dir = dir;
@@ -638,10 +674,14 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 	pa->kind = m->kind;
 	pa->nents = sgt->nents;
 	atomic_inc(&exp->p2p->mapped);
+	trace_drm_prime_p2p_map(attach, bo->resource->mem_type, m->kind,
+				sgt->nents, 0);
 	return sgt;
 
 err_free:
 	kfree(m);
+	trace_drm_prime_p2p_map(attach, bo->resource ? bo->resource->mem_type : 0,
+				DRM_PRIME_P2P_MAP_NONE, 0, ret);
 	return ERR_PTR(ret);
 }
 
@@ -653,6 +693,10 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 	enum dma_data_direction dir = m->dir;
 	struct sg_table *sgt = m->sgt;
 	unsigned int i;
+
+	trace_drm_prime_p2p_unmap(attach, to_bo(exp)->resource ?
+				  to_bo(exp)->resource->mem_type : 0,
+				  m->kind, sgt->nents, 0);
 
 	switch (m->kind) {
 	case DRM_PRIME_P2P_MAP_PCI:
@@ -737,6 +781,7 @@ static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	if (exp->revoked)
 		return -ENODEV;
 	ttm_bo_pin(bo);
+	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
 	ret = ttm_bo_vmap(bo, map);
 	if (ret)
 		ttm_bo_unpin(bo);
@@ -897,7 +942,7 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		drm_dbg_prime(drm, "cannot re-export an imported object\n");
 		return ERR_PTR(-EINVAL);
 	}
-	exp = kzalloc_obj(*exp);
+	exp = P2P_FAULT(kzalloc_obj(*exp), NULL);
 	if (!exp)
 		return ERR_PTR(-ENOMEM);
 	exp->p2p = p2p;
@@ -917,7 +962,7 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		kfree(exp);
 		return ERR_PTR(-ENODEV);
 	}
-	dmabuf = dma_buf_export(&exp_info);
+	dmabuf = P2P_FAULT(dma_buf_export(&exp_info), ERR_PTR(-ENOMEM));
 	if (IS_ERR(dmabuf)) {
 		mutex_unlock(&p2p->lock);
 		kfree(exp);
@@ -984,6 +1029,7 @@ static void invalidate(struct drm_prime_p2p_export *exp)
 		if (dma_buf_attach_revocable(attach))
 			to_pa(attach)->invalidations++;
 	exp->invalidations++;
+	trace_drm_prime_p2p_invalidate(exp->dmabuf, exp->invalidations);
 	dma_buf_invalidate_mappings(exp->dmabuf);
 }
 
@@ -1044,6 +1090,8 @@ void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 	list_for_each_entry(exp, &p2p->exports, link) {
 		dma_resv_lock(exp->obj->resv, NULL);
 		exp->revoked = true;
+		trace_drm_prime_p2p_revoke(exp->dmabuf,
+					   atomic_read(&p2p->mapped));
 		invalidate(exp);
 		dma_resv_unlock(exp->obj->resv);
 	}
