@@ -20,6 +20,7 @@
 #include <linux/vmalloc.h>
 
 #include <kunit/device.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 
 #include <drm/drm_drv.h>
@@ -34,6 +35,7 @@
 #include <drm/ttm/ttm_tt.h>
 
 MODULE_IMPORT_NS("DMA_BUF");
+MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
 
 #define VRAM_ORDER	9	/* 2 MiB of VRAM */
 #define VRAM_SIZE	(PAGE_SIZE << VRAM_ORDER)
@@ -46,6 +48,9 @@ struct mock_dev {
 	struct page *vram;
 	phys_addr_t vram_phys;
 	void *vram_vaddr;
+	/* fault injection: fail the failure point this counts down to */
+	unsigned int countdown;
+	unsigned int failed;
 };
 
 enum mock_domains { VRAM_ONLY, TT_ONLY, VRAM_OR_TT };
@@ -822,6 +827,105 @@ static void test_tiny_segments(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+static int fail_countdown(void)
+{
+	struct mock_dev *md = kunit_get_current_test()->priv;
+
+	if (md->countdown && !--md->countdown) {
+		md->failed++;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * One pass through every path of the helper: export, vmap, a P2P importer
+ * mapping VRAM, a non-P2P one migrating it and mapping pages, a static one
+ * pinning. Returns the first error, having undone what succeeded.
+ */
+static int every_path(struct kunit *test, struct mock_bo *bo,
+		      struct fake_importer **imps)
+{
+	struct dma_buf *dmabuf;
+	struct iosys_map map;
+	int ret;
+
+	dmabuf = bo->tbo.base.funcs->export(&bo->tbo.base, O_RDWR);
+	if (IS_ERR(dmabuf))
+		return PTR_ERR(dmabuf);
+	bo->tbo.base.dma_buf = dmabuf;
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_vmap(dmabuf, &map);
+	if (!ret)
+		dma_buf_vunmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	if (ret)
+		goto out;
+
+	ret = imp_attach(imps[0], dmabuf, &dynamic_p2p_ops);
+	if (ret)
+		goto out;
+	ret = PTR_ERR_OR_ZERO(imp_map(imps[0]));
+	if (ret)
+		goto out;
+	ret = imp_attach(imps[1], dmabuf, &dynamic_ops);
+	if (ret)
+		goto out;
+	ret = PTR_ERR_OR_ZERO(imp_map(imps[1]));
+	if (ret)
+		goto out;
+	imp_detach(imps[1]);
+	ret = imp_attach(imps[2], dmabuf, NULL);
+	if (ret)
+		goto out;
+	ret = PTR_ERR_OR_ZERO(imp_map(imps[2]));
+out:
+	imp_detach(imps[2]);
+	imp_detach(imps[1]);
+	imp_detach(imps[0]);
+	bo->tbo.base.dma_buf = NULL;
+	dma_buf_put(dmabuf);
+	return ret;
+}
+
+/* Every failure point, failed in turn, returns its error cleanly. */
+static void test_fault_injection(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imps[3];
+	unsigned int n;
+	int ret;
+
+	imps[0] = fake_importer(test, "p2p", DMA_BIT_MASK(64), SZ_64K, true);
+	imps[1] = fake_importer(test, "sys", DMA_BIT_MASK(64), SZ_64K, false);
+	imps[2] = fake_importer(test, "static", DMA_BIT_MASK(64), SZ_64K, false);
+	kunit_activate_static_stub(test, drm_prime_p2p_may_fail, fail_countdown);
+
+	for (n = 1; n < 100; n++) {
+		struct mock_bo *bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+
+		md->countdown = n;
+		md->failed = 0;
+		ret = every_path(test, bo, imps);
+		md->countdown = 0;
+		drm_gem_object_put(&bo->tbo.base);
+		flush_delayed_fput();
+
+		KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+		if (!md->failed) {
+			KUNIT_EXPECT_EQ(test, ret, 0);
+			break;
+		}
+		KUNIT_EXPECT_LT_MSG(test, ret, 0, "failure point %u was ignored", n);
+	}
+	kunit_deactivate_static_stub(test, drm_prime_p2p_may_fail);
+	/* Every path passed through at least this many failure points. */
+	KUNIT_EXPECT_GE(test, n, 20);
+	KUNIT_EXPECT_LT(test, n, 100);
+	kunit_info(test, "%u failure points failed in turn\n", n - 1);
+}
+
 static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE_PARAM(test_matrix, matrix_gen_params),
 	KUNIT_CASE(test_migrate_invalidates),
@@ -831,6 +935,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_revoke),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_tiny_segments),
+	KUNIT_CASE(test_fault_injection),
 	{}
 };
 
