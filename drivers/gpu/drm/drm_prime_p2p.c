@@ -651,8 +651,18 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 
 	if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
 		sgt = map_device(exp, attach, bo->resource, dir, m);
-		if (sgt == ERR_PTR(-ERANGE) && !bo->pin_count) {
+		if (sgt == ERR_PTR(-ERANGE)) {
+			bool sys;
+
 			/* Reachable, but not within the importer's mask. */
+			placement_classes(exp, &sys);
+			if (bo->pin_count || !sys) {
+				drm_dbg_prime(exp->obj->dev,
+					      "%s: VRAM beyond DMA mask, buffer stuck there\n",
+					      dev_name(attach->dev));
+				ret = -ERANGE;
+				goto err_free;
+			}
 			drm_dbg_prime(exp->obj->dev, "%s: VRAM beyond DMA mask, migrating\n",
 				      dev_name(attach->dev));
 			ret = place_for(exp, 0);
