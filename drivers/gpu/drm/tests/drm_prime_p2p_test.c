@@ -712,6 +712,79 @@ static void test_evict(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * Memory pressure: another buffer that must have VRAM evicts the exported
+ * one, whose dynamic importer is told and finds the content intact in
+ * system memory; while a static importer pins it, the other buffer cannot
+ * have VRAM.
+ */
+static void test_evict_pressure(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct ttm_place vram_place = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement vram = { .num_placement = 1,
+				      .placement = &vram_place };
+	struct ttm_operation_ctx ctx = { };
+	struct fake_importer *dyn, *stat;
+	struct mock_bo *bo, *hog;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+
+	bo = mock_bo_create(test, SZ_1M, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x99);
+	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_1M, true);
+	stat = fake_importer(test, "stat", DMA_BIT_MASK(64), SZ_1M, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(dyn);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(dyn), DRM_PRIME_P2P_MAP_RESOURCE);
+
+	/* 1.5 MiB that must be VRAM, in 2 MiB of it. */
+	hog = mock_bo_create(test, SZ_1M + SZ_512K, TT_ONLY);
+	dma_resv_lock(hog->tbo.base.resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&hog->tbo, &vram, &ctx), 0);
+	dma_resv_unlock(hog->tbo.base.resv);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, dyn->invalidations, 1);
+	KUNIT_EXPECT_NULL(test, dyn->sgt);
+	sgt = imp_map(dyn);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(dyn), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, dyn, sgt, SZ_1M, 0x99);
+	drm_gem_object_put(&hog->tbo.base);
+
+	/* Back in VRAM, pinned there by a static importer. */
+	imp_unmap(dyn);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &vram, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, imp_attach(stat, dmabuf, &pinned_p2p_ops), 0);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, dma_buf_pin(stat->attach), 0);
+	dma_resv_unlock(dmabuf->resv);
+
+	hog = mock_bo_create(test, SZ_1M + SZ_512K, TT_ONLY);
+	dma_resv_lock(hog->tbo.base.resv, NULL);
+	KUNIT_EXPECT_LT(test, ttm_bo_validate(&hog->tbo, &vram, &ctx), 0);
+	dma_resv_unlock(hog->tbo.base.resv);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	KUNIT_EXPECT_EQ(test, dyn->invalidations, 2);
+	drm_gem_object_put(&hog->tbo.base);
+	sgt = imp_map(stat);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	expect_contents(test, stat, sgt, SZ_1M, 0x99);
+
+	imp_unmap(stat);
+	dma_resv_lock(dmabuf->resv, NULL);
+	dma_buf_unpin(stat->attach);
+	dma_resv_unlock(dmabuf->resv);
+	imp_detach(stat);
+	imp_detach(dyn);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+}
+
 /* A pinned buffer does not move; a pin blocks eviction. */
 static void test_pin_blocks_evict(struct kunit *test)
 {
@@ -827,6 +900,44 @@ static void test_tiny_segments(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * The importer's DMA mask: VRAM within it is mapped, VRAM beyond it (there
+ * is no IOMMU here) is out of reach of this importer, even though the
+ * driver says it reaches it; a buffer that cannot leave VRAM fails to map.
+ */
+static void test_dma_mask(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	u64 below = rounddown_pow_of_two(md->vram_phys) - 1;
+	u64 above = roundup_pow_of_two(md->vram_phys + VRAM_SIZE) - 1;
+	struct fake_importer *low, *high;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x42);
+	low = fake_importer(test, "low", below, SZ_1M, true);
+	high = fake_importer(test, "high", above, SZ_1M, true);
+
+	KUNIT_ASSERT_EQ(test, imp_attach(low, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(low), ERR_PTR(-ERANGE));
+	KUNIT_EXPECT_EQ(test, imp_kind(low), DRM_PRIME_P2P_MAP_NONE);
+
+	KUNIT_ASSERT_EQ(test, imp_attach(high, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(high);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(high), DRM_PRIME_P2P_MAP_RESOURCE);
+	KUNIT_EXPECT_EQ(test, sgt->nents, 1);
+	expect_contents(test, high, sgt, SZ_256K, 0x42);
+
+	imp_detach(low);
+	imp_detach(high);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+}
+
 static int fail_countdown(void)
 {
 	struct mock_dev *md = kunit_get_current_test()->priv;
@@ -931,10 +1042,12 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_migrate_invalidates),
 	KUNIT_CASE(test_evict),
 	KUNIT_CASE(test_pin_blocks_evict),
+	KUNIT_CASE(test_evict_pressure),
 	KUNIT_CASE(test_vmap_pins),
 	KUNIT_CASE(test_revoke),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_tiny_segments),
+	KUNIT_CASE(test_dma_mask),
 	KUNIT_CASE(test_fault_injection),
 	{}
 };
