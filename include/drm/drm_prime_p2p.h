@@ -48,9 +48,10 @@ enum drm_prime_p2p_map_kind {
 /**
  * struct drm_prime_p2p_funcs - driver hooks of the P2P dma-buf exporter
  *
- * Only @placement is required. Every hook is called with the reservation
- * lock of the object held, except @reachable, which is called from attach
- * without it.
+ * Only @placement is required. The mapping hooks (@resource_ranges,
+ * @provider, @map_ranges, @unmap_ranges) are called with the reservation
+ * lock of the object held; @placement and @reachable may be called without
+ * it, from attach.
  */
 struct drm_prime_p2p_funcs {
 	/**
@@ -58,7 +59,7 @@ struct drm_prime_p2p_funcs {
 	 * The helper sorts them into device memory (a resource manager
 	 * without &ttm_resource_manager.use_tt) and system memory, and
 	 * validates the object against the part an importer can reach.
-	 * Required.
+	 * The answer must not change over the life of the object. Required.
 	 */
 	const struct ttm_placement *(*placement)(struct drm_gem_object *obj);
 

@@ -329,7 +329,6 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 	/* Pinned where every importer reaches it. */
 	list_for_each_entry(a, &attach->dmabuf->attachments, node)
 		reach &= to_pa(a)->reach;
-	reach &= to_pa(attach)->reach;
 
 	if (bo->pin_count) {
 		u32 type = bo->resource->mem_type;
