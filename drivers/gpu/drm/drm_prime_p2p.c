@@ -98,6 +98,8 @@ static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
  * so that the KUnit tests can fail each in turn (a static stub) and check
  * that the error comes back cleanly. Without KUnit this is constant 0.
  *
+ * Context: any context; takes no lock.
+ *
  * Returns: non-zero to fail.
  */
 VISIBLE_IF_KUNIT int drm_prime_p2p_may_fail(void)
@@ -916,10 +918,15 @@ EXPORT_SYMBOL(drm_prime_p2p_device_init);
  *
  * Call when the device's memory goes away, after drm_prime_p2p_revoke(). The
  * exports left hold the &drm_device, and with it @p2p, until released.
+ *
+ * Context: process context, no reservation lock held; takes &p2p->lock.
  */
 void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p)
 {
-	WARN_ON(!p2p->revoked && !list_empty(&p2p->exports));
+	mutex_lock(&p2p->lock);
+	WARN(!p2p->revoked && !list_empty(&p2p->exports),
+	     "P2P dma-buf: device fini with live exports and no revoke\n");
+	mutex_unlock(&p2p->lock);
 	debugfs_remove(p2p->debugfs);
 	p2p->debugfs = NULL;
 }
@@ -994,6 +1001,8 @@ EXPORT_SYMBOL(drm_prime_p2p_export);
 /**
  * drm_prime_p2p_is_export - is a dma-buf exported by the P2P helper?
  * @dma_buf: the dma-buf
+ *
+ * Context: any context; takes no lock.
  *
  * Returns: true when @dma_buf was made by drm_prime_p2p_export().
  */
