@@ -293,17 +293,22 @@ static void fill(struct kunit *test, struct dma_buf *dmabuf, u8 seed)
 	struct iosys_map map;
 	size_t i, size = dmabuf->size;
 	u8 *buf;
+	int ret;
 
 	buf = vmalloc(size);
 	KUNIT_ASSERT_NOT_NULL(test, buf);
 	for (i = 0; i < size; i++)
 		buf[i] = pattern(i, seed);
 	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_ASSERT_EQ(test, dma_buf_vmap(dmabuf, &map), 0);
-	iosys_map_memcpy_to(&map, 0, buf, size);
-	dma_buf_vunmap(dmabuf, &map);
+	ret = dma_buf_vmap(dmabuf, &map);
+	if (!ret) {
+		iosys_map_memcpy_to(&map, 0, buf, size);
+		dma_buf_vunmap(dmabuf, &map);
+	}
 	dma_resv_unlock(dmabuf->resv);
 	vfree(buf);
+	/* Not asserted with the lock held: a failed test must not keep it. */
+	KUNIT_ASSERT_EQ(test, ret, 0);
 }
 
 /* The DMA addresses of @sgt, in order, name the bytes of the buffer. */
@@ -418,6 +423,26 @@ static void imp_detach(struct fake_importer *imp)
 	imp_unmap(imp);
 	dma_buf_detach(imp->attach->dmabuf, imp->attach);
 	imp->attach = NULL;
+}
+
+static int imp_pin(struct fake_importer *imp)
+{
+	struct dma_resv *resv = imp->attach->dmabuf->resv;
+	int ret;
+
+	dma_resv_lock(resv, NULL);
+	ret = dma_buf_pin(imp->attach);
+	dma_resv_unlock(resv);
+	return ret;
+}
+
+static void imp_unpin(struct fake_importer *imp)
+{
+	struct dma_resv *resv = imp->attach->dmabuf->resv;
+
+	dma_resv_lock(resv, NULL);
+	dma_buf_unpin(imp->attach);
+	dma_resv_unlock(resv);
 }
 
 static enum drm_prime_p2p_map_kind imp_kind(struct fake_importer *imp)
@@ -545,9 +570,7 @@ static void test_matrix(struct kunit *test)
 		pin = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_64K,
 				    true);
 		KUNIT_ASSERT_EQ(test, imp_attach(pin, dmabuf, &pinned_p2p_ops), 0);
-		dma_resv_lock(dmabuf->resv, NULL);
-		KUNIT_ASSERT_EQ(test, dma_buf_pin(pin->attach), 0);
-		dma_resv_unlock(dmabuf->resv);
+		KUNIT_ASSERT_EQ(test, imp_pin(pin), 0);
 		KUNIT_ASSERT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
 	}
 
@@ -573,12 +596,8 @@ static void test_matrix(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, imp->attach->peer2peer,
 			c->kind == DRM_PRIME_P2P_MAP_RESOURCE);
 
-	if (c->importer == PINNED_P2P) {
-		dma_resv_lock(dmabuf->resv, NULL);
-		ret = dma_buf_pin(imp->attach);
-		dma_resv_unlock(dmabuf->resv);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-	}
+	if (c->importer == PINNED_P2P)
+		KUNIT_ASSERT_EQ(test, imp_pin(imp), 0);
 
 	sgt = imp_map(imp);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
@@ -602,17 +621,12 @@ static void test_matrix(struct kunit *test)
 			(c->importer == DYNAMIC_P2P || c->importer == DYNAMIC) ?
 			1 : 0);
 
-	if (c->importer == PINNED_P2P) {
-		dma_resv_lock(dmabuf->resv, NULL);
-		dma_buf_unpin(imp->attach);
-		dma_resv_unlock(dmabuf->resv);
-	}
+	if (c->importer == PINNED_P2P)
+		imp_unpin(imp);
 	imp_detach(imp);
 out:
 	if (pin) {
-		dma_resv_lock(dmabuf->resv, NULL);
-		dma_buf_unpin(pin->attach);
-		dma_resv_unlock(dmabuf->resv);
+		imp_unpin(pin);
 		imp_detach(pin);
 	}
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
@@ -760,9 +774,7 @@ static void test_evict_pressure(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &vram, &ctx), 0);
 	dma_resv_unlock(dmabuf->resv);
 	KUNIT_ASSERT_EQ(test, imp_attach(stat, dmabuf, &pinned_p2p_ops), 0);
-	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_ASSERT_EQ(test, dma_buf_pin(stat->attach), 0);
-	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, imp_pin(stat), 0);
 
 	hog = mock_bo_create(test, SZ_1M + SZ_512K, TT_ONLY);
 	dma_resv_lock(hog->tbo.base.resv, NULL);
@@ -776,9 +788,7 @@ static void test_evict_pressure(struct kunit *test)
 	expect_contents(test, stat, sgt, SZ_1M, 0x99);
 
 	imp_unmap(stat);
-	dma_resv_lock(dmabuf->resv, NULL);
-	dma_buf_unpin(stat->attach);
-	dma_resv_unlock(dmabuf->resv);
+	imp_unpin(stat);
 	imp_detach(stat);
 	imp_detach(dyn);
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
@@ -800,8 +810,8 @@ static void test_pin_blocks_evict(struct kunit *test)
 	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
 	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &pinned_p2p_ops), 0);
 
+	KUNIT_ASSERT_EQ(test, imp_pin(imp), 0);
 	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_ASSERT_EQ(test, dma_buf_pin(imp->attach), 0);
 	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), -EINVAL);
 	KUNIT_EXPECT_EQ(test, bo->tbo.resource->mem_type, TTM_PL_VRAM);
 	dma_buf_unpin(imp->attach);
@@ -818,13 +828,17 @@ static void test_vmap_pins(struct kunit *test)
 	struct iosys_map map;
 	struct dma_buf *dmabuf;
 	struct mock_bo *bo;
+	int ret;
 
 	bo = mock_bo_create(test, SZ_64K, VRAM_OR_TT);
 	dmabuf = export(test, bo);
 	dma_resv_lock(dmabuf->resv, NULL);
-	KUNIT_ASSERT_EQ(test, dma_buf_vmap(dmabuf, &map), 0);
-	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
-	dma_buf_vunmap(dmabuf, &map);
+	ret = dma_buf_vmap(dmabuf, &map);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	if (!ret) {
+		KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+		dma_buf_vunmap(dmabuf, &map);
+	}
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
 	dma_resv_unlock(dmabuf->resv);
 	unexport(bo, dmabuf);
