@@ -122,7 +122,7 @@ struct drm_prime_p2p_device {
 	struct drm_device *drm;
 	/** @funcs: the driver's hooks */
 	const struct drm_prime_p2p_funcs *funcs;
-	/** @lock: protects @exports and @revoked */
+	/** @lock: protects @exports, @revoked and @debugfs */
 	struct mutex lock;
 	/** @exports: the live exports of this device */
 	struct list_head exports;
@@ -132,7 +132,7 @@ struct drm_prime_p2p_device {
 	atomic_t mapped;
 	/** @unmapped: woken when @mapped drops */
 	wait_queue_head_t unmapped;
-	/** @debugfs: the p2p directory in the device's debugfs */
+	/** @debugfs: the device's directory in drm_prime_p2p/ of debugfs */
 	struct dentry *debugfs;
 };
 

@@ -91,6 +91,10 @@ struct drm_prime_p2p_mapping {
 
 static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
 
+/* debugfs: drm_prime_p2p/<device>/<inode of each export's dma-buf> */
+#define P2P_DEBUGFS_ROOT "drm_prime_p2p"
+static struct dentry *p2p_debugfs_root;
+
 /**
  * drm_prime_p2p_may_fail - a point where the helper can fail
  *
@@ -764,8 +768,9 @@ static void p2p_release(struct dma_buf *dmabuf)
 	struct drm_gem_object *obj = exp->obj;
 	struct drm_device *drm = obj->dev;
 
-	debugfs_remove(exp->debugfs);
 	mutex_lock(&p2p->lock);
+	/* NULL when drm_prime_p2p_device_fini() removed it already. */
+	debugfs_remove(exp->debugfs);
 	list_del(&exp->link);
 	mutex_unlock(&p2p->lock);
 	kfree(exp);
@@ -887,7 +892,9 @@ DEFINE_SHOW_ATTRIBUTE(p2p_debugfs);
  *
  * Call once, before the first export, from process context without locks
  * held. Each export gets a file named after the dma-buf's inode number in
- * the directory "p2p" of the device's debugfs.
+ * the debugfs directory drm_prime_p2p/<device name>, which the helper owns
+ * (exports can outlive the device's own debugfs directory, which goes at
+ * drm_dev_unregister()); "p2p" in the device's directory links to it.
  *
  * Returns: 0, or -EINVAL when a required hook is missing.
  */
@@ -907,7 +914,16 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	p2p->revoked = false;
 	atomic_set(&p2p->mapped, 0);
 	init_waitqueue_head(&p2p->unmapped);
-	p2p->debugfs = debugfs_create_dir("p2p", drm->debugfs_root);
+	p2p->debugfs = debugfs_create_dir(dev_name(drm->dev), p2p_debugfs_root);
+	if (!IS_ERR(p2p->debugfs) && drm->debugfs_root) {
+		char *target = kasprintf(GFP_KERNEL, "../../%s/%s",
+					 P2P_DEBUGFS_ROOT, dev_name(drm->dev));
+
+		/* Removed with the device's directory, never by the helper. */
+		if (target)
+			debugfs_create_symlink("p2p", drm->debugfs_root, target);
+		kfree(target);
+	}
 	return 0;
 }
 EXPORT_SYMBOL(drm_prime_p2p_device_init);
@@ -923,12 +939,17 @@ EXPORT_SYMBOL(drm_prime_p2p_device_init);
  */
 void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p)
 {
+	struct drm_prime_p2p_export *exp;
+
 	mutex_lock(&p2p->lock);
 	WARN(!p2p->revoked && !list_empty(&p2p->exports),
 	     "P2P dma-buf: device fini with live exports and no revoke\n");
-	mutex_unlock(&p2p->lock);
+	/* Their files go with the directory. */
+	list_for_each_entry(exp, &p2p->exports, link)
+		exp->debugfs = NULL;
 	debugfs_remove(p2p->debugfs);
 	p2p->debugfs = NULL;
+	mutex_unlock(&p2p->lock);
 }
 EXPORT_SYMBOL(drm_prime_p2p_device_fini);
 
@@ -988,12 +1009,11 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 	drm_dev_get(drm);
 	drm_gem_object_get(obj);
 	list_add(&exp->link, &p2p->exports);
-	mutex_unlock(&p2p->lock);
-
 	snprintf(name, sizeof(name), "%llu",
 		 (unsigned long long)file_inode(dmabuf->file)->i_ino);
 	exp->debugfs = debugfs_create_file(name, 0444, p2p->debugfs, exp,
 					   &p2p_debugfs_fops);
+	mutex_unlock(&p2p->lock);
 	return dmabuf;
 }
 EXPORT_SYMBOL(drm_prime_p2p_export);
@@ -1162,6 +1182,21 @@ drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach)
 	return to_pa(attach)->invalidations;
 }
 EXPORT_SYMBOL(drm_prime_p2p_attachment_invalidations);
+
+static int __init drm_prime_p2p_init(void)
+{
+	p2p_debugfs_root = debugfs_create_dir(P2P_DEBUGFS_ROOT, NULL);
+	return 0;
+}
+
+/* Before the drivers that use it, when built in. */
+subsys_initcall(drm_prime_p2p_init);
+
+static void __exit drm_prime_p2p_exit(void)
+{
+	debugfs_remove(p2p_debugfs_root);
+}
+module_exit(drm_prime_p2p_exit);
 
 MODULE_DESCRIPTION("DRM peer-to-peer aware dma-buf exporter for TTM objects");
 MODULE_IMPORT_NS("DMA_BUF");
