@@ -146,6 +146,8 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
 						      struct dma_buf *dma_buf);
 bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf);
+struct drm_gem_object *
+drm_prime_p2p_exported_object(const struct dma_buf *dma_buf);
 
 bool drm_prime_p2p_move_notify(struct ttm_buffer_object *bo,
 			       const struct ttm_resource *new_mem);

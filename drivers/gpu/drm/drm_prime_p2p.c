@@ -786,19 +786,27 @@ static int p2p_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 	return drm_gem_prime_mmap(exp->obj, vma);
 }
 
-/* A kernel mapping pins the buffer where it is until it is unmapped. */
+/*
+ * A kernel mapping pins the buffer where it is until it is unmapped. The
+ * driver's GEM vmap, when it has one, makes the mapping: it knows whether
+ * its device memory is I/O memory.
+ */
 static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_gem_object *obj = exp->obj;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	int ret;
 
-	dma_resv_assert_held(exp->obj->resv);
+	dma_resv_assert_held(obj->resv);
 	if (exp->revoked)
 		return -ENODEV;
 	ttm_bo_pin(bo);
 	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
-	ret = ttm_bo_vmap(bo, map);
+	if (obj->funcs->vmap)
+		ret = obj->funcs->vmap(obj, map);
+	else
+		ret = ttm_bo_vmap(bo, map);
 	if (ret)
 		ttm_bo_unpin(bo);
 	return ret;
@@ -807,10 +815,14 @@ static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_gem_object *obj = exp->obj;
 	struct ttm_buffer_object *bo = to_bo(exp);
 
-	dma_resv_assert_held(exp->obj->resv);
-	ttm_bo_vunmap(bo, map);
+	dma_resv_assert_held(obj->resv);
+	if (obj->funcs->vunmap)
+		obj->funcs->vunmap(obj, map);
+	else
+		ttm_bo_vunmap(bo, map);
 	ttm_bo_unpin(bo);
 }
 
@@ -1033,6 +1045,31 @@ bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf)
 EXPORT_SYMBOL(drm_prime_p2p_is_export);
 
 /**
+ * drm_prime_p2p_exported_object - the object a P2P helper dma-buf exports
+ * @dma_buf: the dma-buf
+ *
+ * For an importer that treats the helper's exports apart from other
+ * dma-bufs, e.g. to import its own buffers or to attach dynamically.
+ *
+ * Context: any context; takes no lock.
+ *
+ * Returns: the exported GEM object, without a new reference (it lives as
+ * long as @dma_buf does), or NULL when @dma_buf was not made by
+ * drm_prime_p2p_export().
+ */
+struct drm_gem_object *
+drm_prime_p2p_exported_object(const struct dma_buf *dma_buf)
+{
+	const struct drm_prime_p2p_export *exp;
+
+	if (!drm_prime_p2p_is_export(dma_buf))
+		return NULL;
+	exp = dma_buf->priv;
+	return exp->obj;
+}
+EXPORT_SYMBOL(drm_prime_p2p_exported_object);
+
+/**
  * drm_prime_p2p_gem_prime_import - &drm_driver.gem_prime_import of a driver
  *	exporting through the P2P helper
  * @dev: the importing device
@@ -1046,13 +1083,11 @@ EXPORT_SYMBOL(drm_prime_p2p_is_export);
 struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
 						      struct dma_buf *dma_buf)
 {
-	if (drm_prime_p2p_is_export(dma_buf)) {
-		struct drm_prime_p2p_export *exp = dma_buf->priv;
+	struct drm_gem_object *obj = drm_prime_p2p_exported_object(dma_buf);
 
-		if (exp->obj->dev == dev) {
-			drm_gem_object_get(exp->obj);
-			return exp->obj;
-		}
+	if (obj && obj->dev == dev) {
+		drm_gem_object_get(obj);
+		return obj;
 	}
 	return drm_gem_prime_import(dev, dma_buf);
 }
