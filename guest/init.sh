@@ -18,7 +18,7 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t configfs configfs /sys/kernel/config
 mount --bind $P/modules /usr/lib/modules
 mkdir -p $OUT
-say "guest up: $(uname -r), $(nproc) cpus, phases: $PHASES"
+say "guest up: $(uname -r), $(nproc) cpus, phases: $PHASES${VRAM_SIZE:+, VKMS VRAM $VRAM_SIZE (p2p: $P2P_POLICY)}"
 
 # Two VKMS devices model two GPUs: the default one and "second", made through
 # configfs like any other instance.
@@ -28,6 +28,10 @@ vkms_second() {
 	mkdir $c $c/planes/plane0 $c/crtcs/crtc0 $c/encoders/encoder0 \
 	      $c/connectors/connector0 || return 1
 	echo 1 > $c/planes/plane0/type
+	if [ -n "$VRAM_SIZE" ]; then
+		echo "$VRAM_SIZE" > $c/vram_size || return 1
+		echo "$P2P_POLICY" > $c/p2p_policy || return 1
+	fi
 	ln -s $c/crtcs/crtc0 $c/planes/plane0/possible_crtcs/
 	ln -s $c/crtcs/crtc0 $c/encoders/encoder0/possible_crtcs/
 	ln -s $c/encoders/encoder0 $c/connectors/connector0/possible_encoders/
