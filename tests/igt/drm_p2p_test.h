@@ -9,12 +9,16 @@
 #define DRM_P2P_TEST_H
 
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <linux/dma-buf.h>
 #include <xf86drm.h>
@@ -133,6 +137,218 @@ static inline unsigned long long check(const uint32_t *p, uint64_t size, uint32_
 		if (p[i] != (seed ^ (uint32_t)(i * 2654435761u)))
 			return i + 1;
 	return 0;
+}
+
+#define VKMS_CONFIGFS	"/sys/kernel/config/vkms"
+#define DRI_DEBUGFS	"/sys/kernel/debug/dri"
+#define P2P_DEBUGFS	"/sys/kernel/debug/drm_prime_p2p"
+
+/* Write @val to a sysfs, configfs or debugfs file: 0 or -errno. */
+static inline int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	return err;
+}
+
+/* Read a small file into @buf, NUL-terminated: 0 or -errno. */
+static inline int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * Make a VKMS device in configfs, not yet enabled: one primary plane, CRTC,
+ * encoder and connector, linked. Returns 0 or -errno.
+ */
+static inline int vkms_make(const char *name)
+{
+	static const char * const dirs[] = {
+		"", "/planes/plane0", "/crtcs/crtc0", "/encoders/encoder0",
+		"/connectors/connector0",
+	};
+	static const char * const links[][2] = {
+		{ "/crtcs/crtc0", "/planes/plane0/possible_crtcs/crtc0" },
+		{ "/crtcs/crtc0", "/encoders/encoder0/possible_crtcs/crtc0" },
+		{ "/encoders/encoder0", "/connectors/connector0/possible_encoders/encoder0" },
+	};
+	char a[256], b[256];
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(a, sizeof(a), VKMS_CONFIGFS "/%s%s", name, dirs[i]);
+		if (mkdir(a, 0755))
+			return -errno;
+	}
+	snprintf(a, sizeof(a), VKMS_CONFIGFS "/%s/planes/plane0/type", name);
+	if (write_file(a, "1"))
+		return -errno;
+	for (i = 0; i < ARRAY_SIZE(links); i++) {
+		snprintf(a, sizeof(a), VKMS_CONFIGFS "/%s%s", name, links[i][0]);
+		snprintf(b, sizeof(b), VKMS_CONFIGFS "/%s%s", name, links[i][1]);
+		if (symlink(a, b))
+			return -errno;
+	}
+	return 0;
+}
+
+/* Disable and remove a device vkms_make() made, as far as it exists. */
+static inline void vkms_remove(const char *name)
+{
+	static const char * const paths[] = {
+		"/planes/plane0/possible_crtcs/crtc0",
+		"/encoders/encoder0/possible_crtcs/crtc0",
+		"/connectors/connector0/possible_encoders/encoder0",
+	};
+	static const char * const dirs[] = {
+		"/planes/plane0", "/crtcs/crtc0", "/encoders/encoder0",
+		"/connectors/connector0", "",
+	};
+	char p[256];
+	unsigned int i;
+
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/enabled", name);
+	write_file(p, "0");
+	for (i = 0; i < ARRAY_SIZE(paths); i++) {
+		snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s%s", name, paths[i]);
+		unlink(p);
+	}
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s%s", name, dirs[i]);
+		rmdir(p);
+	}
+}
+
+/* Open the card of the VKMS device named @name; -1 if there is none. */
+static inline int open_vkms(const char *name)
+{
+	char path[64], dev[PATH_MAX];
+	const char *base;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		snprintf(path, sizeof(path), "/sys/class/drm/card%d/device", i);
+		if (!realpath(path, dev))
+			continue;
+		base = strrchr(dev, '/');
+		if (base && !strcmp(base + 1, name)) {
+			snprintf(path, sizeof(path), "/dev/dri/card%d", i);
+			return open(path, O_RDWR | O_CLOEXEC);
+		}
+	}
+	return -1;
+}
+
+/* Does the debugfs directory of device @name hold @what? */
+static inline bool debugfs_exists(const char *name, const char *what)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), DRI_DEBUGFS "/%s/%s", name, what);
+	return access(p, F_OK) == 0;
+}
+
+/* The P2P exporter's debugfs view of one exported buffer. */
+struct export_info {
+	char placement[16];	/* "device" or "system" */
+	unsigned int mem_type;
+	int pinned;
+	unsigned int migrations;
+	unsigned int invalidations;
+	char text[4096];	/* all of it, attachments included */
+};
+
+/*
+ * Read the view of the dma-buf @fd that device @name exported; -ENOENT when
+ * the device did not export it through the helper. @info may be NULL.
+ */
+static inline int export_info(const char *name, int fd, struct export_info *info)
+{
+	struct export_info dummy;
+	struct stat st;
+	char p[256];
+	const char *s;
+	int err;
+
+	if (!info)
+		info = &dummy;
+	if (fstat(fd, &st))
+		return -errno;
+	snprintf(p, sizeof(p), P2P_DEBUGFS "/%s/%llu", name,
+		 (unsigned long long)st.st_ino);
+	err = read_file(p, info->text, sizeof(info->text));
+	if (err)
+		return err;
+	s = strstr(info->text, "placement: ");
+	if (!s || sscanf(s, "placement: %15s %u", info->placement,
+			 &info->mem_type) != 2)
+		return -EPROTO;
+	s = strstr(info->text, "pinned: ");
+	if (!s || sscanf(s, "pinned: %d", &info->pinned) != 1)
+		return -EPROTO;
+	s = strstr(info->text, "migrations: ");
+	if (!s || sscanf(s, "migrations: %u", &info->migrations) != 1)
+		return -EPROTO;
+	s = strstr(info->text, "invalidations: ");
+	if (!s || sscanf(s, "invalidations: %u", &info->invalidations) != 1)
+		return -EPROTO;
+	return 0;
+}
+
+/* The first connected connector, a CRTC it can use, and its first mode. */
+static inline int find_output(int fd, uint32_t *crtc, uint32_t *conn,
+			      drmModeModeInfo *mode)
+{
+	drmModeResPtr res = drmModeGetResources(fd);
+	int i, err = -ENODEV;
+
+	if (!res)
+		return -errno;
+	for (i = 0; i < res->count_connectors && err; i++) {
+		drmModeConnectorPtr c = drmModeGetConnector(fd, res->connectors[i]);
+		drmModeEncoderPtr e;
+
+		if (!c)
+			continue;
+		if (c->connection == DRM_MODE_CONNECTED && c->count_modes &&
+		    c->count_encoders) {
+			e = drmModeGetEncoder(fd, c->encoders[0]);
+			if (e) {
+				int j;
+
+				for (j = 0; j < res->count_crtcs; j++) {
+					if (e->possible_crtcs & (1u << j)) {
+						*crtc = res->crtcs[j];
+						*conn = c->connector_id;
+						*mode = c->modes[0];
+						err = 0;
+						break;
+					}
+				}
+				drmModeFreeEncoder(e);
+			}
+		}
+		drmModeFreeConnector(c);
+	}
+	drmModeFreeResources(res);
+	return err;
 }
 
 #endif

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * VKMS virtual VRAM from userspace: the configfs attributes and their bad
+ * input, a size that cannot be reserved, VRAM off behaving as the base does,
+ * and dumb buffers landing in VRAM, evicted to system memory under pressure
+ * with their content, brought back and pinned while scanned out.
+ *
+ * Where a buffer is comes from the P2P exporter's debugfs view of its export.
+ *
+ * Copyright 2026 The drm-p2p authors
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "drm_p2p_test.h"
+
+#define NAME	"vramtest"
+
+FIXTURE(vram) {
+	int fd;
+};
+
+FIXTURE_SETUP(vram)
+{
+	self->fd = -1;
+	vkms_remove(NAME);
+	ASSERT_EQ(vkms_make(NAME), 0) TH_LOG("cannot make %s in configfs", NAME);
+}
+
+FIXTURE_TEARDOWN(vram)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	vkms_remove(NAME);
+}
+
+static int attr_write(const char *attr, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), VKMS_CONFIGFS "/" NAME "/%s", attr);
+	return write_file(path, val);
+}
+
+static int attr_read(const char *attr, char *buf, size_t len)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), VKMS_CONFIGFS "/" NAME "/%s", attr);
+	return read_file(path, buf, len);
+}
+
+TEST_F(vram, size_attribute)
+{
+	static const struct { const char *val; int err; } bad[] = {
+		{ "abc", -EINVAL }, { "4097", -EINVAL }, { "\n", -EINVAL },
+		{ "-4096", -EINVAL }, { "64M junk", -EINVAL }, { "1T", -E2BIG },
+	};
+	char buf[64];
+	unsigned int i;
+
+	ASSERT_EQ(attr_read("vram_size", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "0\n");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int err = attr_write("vram_size", bad[i].val);
+
+		if (err != bad[i].err)
+			printf("# vram_size \"%s\": %d, want %d\n", bad[i].val,
+			       err, bad[i].err);
+		EXPECT_EQ(err, bad[i].err);
+	}
+	ASSERT_EQ(attr_write("vram_size", "64M"), 0);
+	ASSERT_EQ(attr_read("vram_size", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "67108864\n");
+	ASSERT_EQ(attr_write("vram_size", "0"), 0);
+	ASSERT_EQ(attr_read("vram_size", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "0\n");
+}
+
+TEST_F(vram, policy_attribute)
+{
+	static const char * const bad[] = { "bogus", "ALL", "\n", "none all" };
+	static const char * const good[] = { "none", "vkms", "all" };
+	char buf[64], want[64];
+	unsigned int i;
+
+	ASSERT_EQ(attr_read("p2p_policy", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "none\n");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int err = attr_write("p2p_policy", bad[i]);
+
+		if (err != -EINVAL)
+			printf("# p2p_policy \"%s\": %d\n", bad[i], err);
+		EXPECT_EQ(err, -EINVAL);
+	}
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		ASSERT_EQ(attr_write("p2p_policy", good[i]), 0);
+		ASSERT_EQ(attr_read("p2p_policy", buf, sizeof(buf)), 0);
+		snprintf(want, sizeof(want), "%s\n", good[i]);
+		EXPECT_STREQ(buf, want);
+	}
+}
+
+/* Neither attribute changes under a live device. */
+TEST_F(vram, busy_while_enabled)
+{
+	ASSERT_EQ(attr_write("vram_size", "8M"), 0);
+	ASSERT_EQ(attr_write("enabled", "1"), 0);
+	EXPECT_EQ(attr_write("vram_size", "16M"), -EBUSY);
+	EXPECT_EQ(attr_write("p2p_policy", "all"), -EBUSY);
+	ASSERT_EQ(attr_write("enabled", "0"), 0);
+	EXPECT_EQ(attr_write("vram_size", "16M"), 0);
+}
+
+/* More than the contiguous memory allocator holds: no device, ENOMEM. */
+TEST_F(vram, cannot_reserve)
+{
+	struct stat st;
+
+	ASSERT_EQ(attr_write("vram_size", "768M"), 0);
+	EXPECT_EQ(attr_write("enabled", "1"), -ENOMEM);
+	EXPECT_NE(stat("/sys/bus/faux/devices/" NAME, &st), 0);
+	EXPECT_EQ(attr_write("vram_size", "8M"), 0);
+	EXPECT_EQ(attr_write("enabled", "1"), 0);
+	EXPECT_EQ(stat("/sys/bus/faux/devices/" NAME, &st), 0);
+}
+
+/* VRAM off: GEM shmem as on the base, no TTM and nothing exported by it. */
+TEST_F(vram, off_is_the_base)
+{
+	struct dumb d = { 0 };
+	int fd = -1;
+
+	ASSERT_EQ(attr_write("enabled", "1"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_FALSE(debugfs_exists(NAME, "ttm"));
+	ASSERT_EQ(dumb_create(self->fd, 256, 256, &d), 0);
+	ASSERT_EQ(drmPrimeHandleToFD(self->fd, d.handle, DRM_CLOEXEC | DRM_RDWR,
+				     &fd), 0);
+	EXPECT_EQ(export_info(NAME, fd, NULL), -ENOENT);
+	close(fd);
+	gem_close(self->fd, d.handle);
+}
+
+#define BUF_W	1024
+#define BUF_H	1024	/* 4 MiB */
+#define MAX_BUFS 12
+
+TEST_F(vram, evict_and_scanout)
+{
+	struct dumb bufs[MAX_BUFS] = { 0 }, a = { 0 };
+	int fds[MAX_BUFS], n, i, afd = -1, evicted = 0, in_vram = 0;
+	uint32_t handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
+	uint32_t fb = 0, crtc = 0, conn = 0;
+	drmModeModeInfo mode = { 0 };
+	struct export_info info;
+	uint32_t *p;
+
+	for (i = 0; i < MAX_BUFS; i++)
+		fds[i] = -1;
+	ASSERT_EQ(attr_write("vram_size", "16M"), 0);
+	ASSERT_EQ(attr_write("enabled", "1"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+	EXPECT_TRUE(debugfs_exists(NAME, "ttm/vram_mm"));
+
+	/* A new buffer lands in VRAM. */
+	ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &a), 0);
+	ASSERT_EQ(drmPrimeHandleToFD(self->fd, a.handle, DRM_CLOEXEC | DRM_RDWR,
+				     &afd), 0);
+	ASSERT_EQ(export_info(NAME, afd, &info), 0);
+	EXPECT_STREQ(info.placement, "device");
+	EXPECT_EQ(info.pinned, 0);
+	p = dumb_map(self->fd, &a);
+	ASSERT_NE(p, NULL);
+	fill(p, a.size, 0xa5a5);
+
+	/* Pressure evicts it to system memory, with its content. */
+	for (n = 0; n < MAX_BUFS && !evicted; n++) {
+		ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &bufs[n]), 0);
+		ASSERT_EQ(drmPrimeHandleToFD(self->fd, bufs[n].handle,
+					     DRM_CLOEXEC, &fds[n]), 0);
+		ASSERT_EQ(export_info(NAME, afd, &info), 0);
+		evicted = !strcmp(info.placement, "system");
+	}
+	ASSERT_TRUE(evicted) TH_LOG("%d buffers of 4 MiB did not evict it", n);
+	EXPECT_EQ(check(p, a.size, 0xa5a5), 0ULL);
+
+	/* Scanned out, it comes back to VRAM, pinned, content intact. */
+	ASSERT_EQ(find_output(self->fd, &crtc, &conn, &mode), 0);
+	ASSERT_LE(mode.hdisplay, BUF_W);
+	ASSERT_LE(mode.vdisplay, BUF_H);
+	handles[0] = a.handle;
+	pitches[0] = a.pitch;
+	ASSERT_EQ(drmModeAddFB2(self->fd, mode.hdisplay, mode.vdisplay,
+				DRM_FORMAT_XRGB8888, handles, pitches, offsets,
+				&fb, 0), 0);
+	ASSERT_EQ(drmModeSetCrtc(self->fd, crtc, fb, 0, 0, &conn, 1, &mode), 0);
+	ASSERT_EQ(export_info(NAME, afd, &info), 0);
+	EXPECT_STREQ(info.placement, "device");
+	EXPECT_GT(info.pinned, 0);
+	EXPECT_EQ(check(p, a.size, 0xa5a5), 0ULL);
+
+	/* More pressure evicts the others, never the buffer on the screen. */
+	for (i = n; i < MAX_BUFS; i++) {
+		ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &bufs[i]), 0);
+		ASSERT_EQ(drmPrimeHandleToFD(self->fd, bufs[i].handle,
+					     DRM_CLOEXEC, &fds[i]), 0);
+	}
+	ASSERT_EQ(export_info(NAME, afd, &info), 0);
+	EXPECT_STREQ(info.placement, "device");
+	evicted = 0;
+	for (i = 0; i < MAX_BUFS; i++) {
+		struct export_info other;
+
+		ASSERT_EQ(export_info(NAME, fds[i], &other), 0);
+		if (!strcmp(other.placement, "device"))
+			in_vram++;
+		else
+			evicted++;
+	}
+	TH_LOG("%d of %d other buffers in VRAM", in_vram, MAX_BUFS);
+	/* 16 MiB: the pinned one and at most three others. */
+	EXPECT_LE(in_vram, 3);
+	EXPECT_GE(evicted, MAX_BUFS - 3);
+
+	/* Off the screen, the pin goes. */
+	ASSERT_EQ(drmModeSetCrtc(self->fd, crtc, 0, 0, 0, NULL, 0, NULL), 0);
+	ASSERT_EQ(export_info(NAME, afd, &info), 0);
+	EXPECT_EQ(info.pinned, 0);
+	EXPECT_EQ(check(p, a.size, 0xa5a5), 0ULL);
+
+	drmModeRmFB(self->fd, fb);
+	munmap(p, a.size);
+	close(afd);
+	gem_close(self->fd, a.handle);
+	for (i = 0; i < MAX_BUFS; i++) {
+		close(fds[i]);
+		gem_close(self->fd, bufs[i].handle);
+	}
+}
+
+TEST_HARNESS_MAIN
