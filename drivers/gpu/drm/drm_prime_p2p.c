@@ -1018,6 +1018,12 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		return dmabuf;
 	}
 	exp->dmabuf = dmabuf;
+	/*
+	 * CPU mappings of the dma-buf must go where the device's own mappings
+	 * of the object go, so that TTM's ttm_bo_unmap_virtual() zaps them
+	 * too when the buffer moves, as drm_gem_dmabuf_export() arranges.
+	 */
+	dmabuf->file->f_mapping = drm->anon_inode->i_mapping;
 	drm_dev_get(drm);
 	drm_gem_object_get(obj);
 	list_add(&exp->link, &p2p->exports);
