@@ -87,11 +87,14 @@ for phase in $PHASES; do
 				drv=$(basename "$(readlink $c/device/driver)")
 				echo "  /dev/dri/$(basename $c): $drv ($(readlink -f $c/device))"
 			done
-			if [ -x $P/tests/prime_vkms_vgem ]; then
-				echo "sharing a VKMS buffer with vgem and back:"
-				$P/tests/prime_vkms_vgem > /tmp/demo.tap 2>&1
+			dmesg | sed -n 's/^\[[ .0-9]*\] faux_driver \([^:]*\): \[drm\] \(.* MiB of VRAM.*\)/  \1: \2/p'
+			if [ -x $P/tests/vram_prime ]; then
+				echo "sharing a buffer in VKMS VRAM with vgem and a second VKMS device,"
+				echo "as the P2P exporter's debugfs view of the export shows it:"
+				VRAM_PRIME_SHOW=1 $P/tests/vram_prime > /tmp/demo.tap 2>&1
 				rc=$?
-				sed -n 's/^\(not \)\{0,1\}ok [0-9]* /  &/p' /tmp/demo.tap
+				sed -n -e 's/^# \(.*:\)$/  \1/p' -e 's/^# | /    /p' \
+					-e 's/^\(not \)\{0,1\}ok [0-9]* /  &/p' /tmp/demo.tap
 			else
 				rc=1
 			fi

@@ -108,6 +108,21 @@ static int vram_buffer(struct __test_metadata *_metadata,
 	return fd;
 }
 
+/* With VRAM_PRIME_SHOW set (the demonstration), print an export's view. */
+static void show(const char *what, const struct export_info *info)
+{
+	const char *line = info->text, *end;
+
+	if (!getenv("VRAM_PRIME_SHOW"))
+		return;
+	printf("# %s:\n", what);
+	while (*line) {
+		end = strchrnul(line, '\n');
+		printf("# | %.*s\n", (int)(end - line), line);
+		line = *end ? end + 1 : end;
+	}
+}
+
 /* The line of @info's text about the attachment of driver @drv. */
 static const char *attach_line(const struct export_info *info, const char *drv)
 {
@@ -190,6 +205,7 @@ TEST_F(share, to_vgem)
 	EXPECT_STREQ(info.placement, "device");
 	EXPECT_EQ(info.pinned, 0);
 	EXPECT_EQ(info.migrations, 0U);
+	show("gpu0's VRAM buffer, imported by vgem", &info);
 	a = attach_line(&info, "faux_driver vgem");
 	ASSERT_NE(a, NULL) TH_LOG("%s", info.text);
 	EXPECT_TRUE(!strncmp(strstr(a, "p2p="), "p2p=no dynamic=no kind=none", 27))
@@ -235,6 +251,10 @@ TEST_F(share, to_vkms)
 	ASSERT_EQ(export_info(GPU0, fd, &info), 0);
 	EXPECT_STREQ(info.placement, "device");
 	EXPECT_EQ(info.migrations, 0U);
+	show(strcmp(variant->policy, "none") ?
+	     "gpu0's VRAM buffer, imported by gpu1 (policy vkms: gpu1 reaches it)" :
+	     "gpu0's VRAM buffer, imported by gpu1 (policy none: it does not)",
+	     &info);
 	a = attach_line(&info, "faux_driver " GPU1);
 	ASSERT_NE(a, NULL) TH_LOG("%s", info.text);
 	want = strcmp(variant->policy, "none") ? "p2p=yes dynamic=yes" :
@@ -370,6 +390,7 @@ TEST_F(share, evict_while_imported)
 	const char *a;
 	uint32_t *p;
 	int fd, n = 0, i, got;
+	uint32_t *cpu;
 
 	memset(hogs, 0, sizeof(hogs));
 	fd = vram_buffer(_metadata, self, &d, 0xe51c7);
@@ -395,12 +416,24 @@ TEST_F(share, evict_while_imported)
 	for (i = 0; i < n; i++)
 		gem_close(self->gpu0, hogs[i].handle);
 
-	/* Off the screen, the same pressure evicts it and gpu1 is told. */
+	/*
+	 * Off the screen, the same pressure evicts it and gpu1 is told. A CPU
+	 * mapping of the dma-buf made before the move, its pages faulted in
+	 * from VRAM, must see the buffer where it went, not what is left in
+	 * VRAM.
+	 */
 	ASSERT_EQ(drmModeSetCrtc(self->gpu1, self->crtc, 0, 0, 0, NULL, 0, NULL), 0);
 	ASSERT_EQ(export_info(GPU0, fd, &info), 0);
 	EXPECT_EQ(info.pinned, 0);
+	cpu = mmap(NULL, d.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(cpu, MAP_FAILED);
+	EXPECT_EQ(check(cpu, d.size, 0xe51c7), 0ULL);
 	ASSERT_EQ(press(self, fd, hogs, 8, &n), 1);
+	EXPECT_EQ(check(cpu, d.size, 0xe51c7), 0ULL);
+	fill(cpu, d.size, 0x7c5e);
+	munmap(cpu, d.size);
 	ASSERT_EQ(export_info(GPU0, fd, &info), 0);
+	show("after pressure on gpu0's VRAM: evicted, gpu1 told", &info);
 	EXPECT_STREQ(info.placement, "system");
 	EXPECT_GE(info.invalidations, 1U);
 	a = attach_line(&info, "faux_driver " GPU1);
@@ -411,7 +444,8 @@ TEST_F(share, evict_while_imported)
 
 	p = dumb_map(self->gpu0, &d);
 	ASSERT_NE(p, NULL);
-	EXPECT_EQ(check(p, d.size, 0xe51c7), 0ULL);
+	EXPECT_EQ(check(p, d.size, 0x7c5e), 0ULL);
+	fill(p, d.size, 0xe51c7);
 	munmap(p, d.size);
 
 	/* Displayed again, from wherever it is now: the same frame. */
@@ -455,6 +489,7 @@ TEST_F(share, revoke)
 	ASSERT_EQ(write_file(p, "0"), 0);
 
 	ASSERT_EQ(export_info(GPU0, fd, &info), 0);
+	show("after gpu0 went away: revoked", &info);
 	EXPECT_NE(strstr(info.text, "revoked: yes"), NULL) TH_LOG("%s", info.text);
 	EXPECT_GE(info.invalidations, 1U);
 
