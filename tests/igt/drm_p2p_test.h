@@ -236,6 +236,33 @@ static inline void vkms_remove(const char *name)
 	}
 }
 
+/*
+ * Make and enable a VKMS device with @vram bytes of VRAM (as vram_size
+ * takes it) and the peer-to-peer @policy, replacing one of that name.
+ * Returns 0 or -errno.
+ */
+static inline int vkms_make_gpu(const char *name, const char *vram,
+				const char *policy)
+{
+	char p[256];
+	int err;
+
+	vkms_remove(name);
+	err = vkms_make(name);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/vram_size", name);
+	err = write_file(p, vram);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/p2p_policy", name);
+	err = write_file(p, policy);
+	if (err)
+		return err;
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/enabled", name);
+	return write_file(p, "1");
+}
+
 /* Open the card of the VKMS device named @name; -1 if there is none. */
 static inline int open_vkms(const char *name)
 {

@@ -35,34 +35,13 @@ FIXTURE_VARIANT_ADD(share, none) {
 	.policy = "none",
 };
 
-static int make_gpu(const char *name, const char *vram, const char *policy)
-{
-	char p[256];
-	int err;
-
-	vkms_remove(name);
-	err = vkms_make(name);
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/vram_size", name);
-	err = write_file(p, vram);
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/p2p_policy", name);
-	err = write_file(p, policy);
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/enabled", name);
-	return write_file(p, "1");
-}
-
 FIXTURE_SETUP(share)
 {
 	self->gpu0 = -1;
 	self->gpu1 = -1;
 	self->vgem = -1;
-	ASSERT_EQ(make_gpu(GPU0, "16M", variant->policy), 0);
-	ASSERT_EQ(make_gpu(GPU1, "16M", variant->policy), 0);
+	ASSERT_EQ(vkms_make_gpu(GPU0, "16M", variant->policy), 0);
+	ASSERT_EQ(vkms_make_gpu(GPU1, "16M", variant->policy), 0);
 	self->gpu0 = open_vkms(GPU0);
 	self->gpu1 = open_vkms(GPU1);
 	self->vgem = open_driver("vgem", 0);

@@ -27,27 +27,6 @@ struct counts {
 	unsigned long evictions;
 };
 
-static int make_gpu(const char *name)
-{
-	char p[256];
-	int err;
-
-	vkms_remove(name);
-	err = vkms_make(name);
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/vram_size", name);
-	err = write_file(p, "16M");
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/p2p_policy", name);
-	err = write_file(p, "vkms");
-	if (err)
-		return err;
-	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/enabled", name);
-	return write_file(p, "1");
-}
-
 static double now(void)
 {
 	struct timespec ts;
@@ -148,8 +127,8 @@ TEST(export_import_evict)
 	double end;
 	int i, status;
 
-	ASSERT_EQ(make_gpu(GPU0), 0);
-	ASSERT_EQ(make_gpu(GPU1), 0);
+	ASSERT_EQ(vkms_make_gpu(GPU0, "16M", "vkms"), 0);
+	ASSERT_EQ(vkms_make_gpu(GPU1, "16M", "vkms"), 0);
 	ASSERT_GE(open_driver("vgem", 0), 0);
 	c = mmap(NULL, sizeof(*c), PROT_READ | PROT_WRITE,
 		 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
