@@ -8,6 +8,7 @@
 #ifndef DRM_P2P_TEST_H
 #define DRM_P2P_TEST_H
 
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -310,7 +311,7 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 {
 	struct export_info dummy;
 	struct stat st;
-	char p[256];
+	char p[PATH_MAX];
 	const char *s;
 	int err;
 
@@ -321,6 +322,22 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 	snprintf(p, sizeof(p), P2P_DEBUGFS "/%s/%llu", name,
 		 (unsigned long long)st.st_ino);
 	err = read_file(p, info->text, sizeof(info->text));
+	if (err == -ENOENT) {
+		/* A device of the same name left exports: <name>.<n>. */
+		size_t len = strlen(name);
+		DIR *dir = opendir(P2P_DEBUGFS);
+		struct dirent *e;
+
+		while (dir && err == -ENOENT && (e = readdir(dir))) {
+			if (strncmp(e->d_name, name, len) || e->d_name[len] != '.')
+				continue;
+			snprintf(p, sizeof(p), P2P_DEBUGFS "/%s/%llu", e->d_name,
+				 (unsigned long long)st.st_ino);
+			err = read_file(p, info->text, sizeof(info->text));
+		}
+		if (dir)
+			closedir(dir);
+	}
 	if (err)
 		return err;
 	s = strstr(info->text, "placement: ");

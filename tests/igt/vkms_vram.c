@@ -144,6 +144,40 @@ TEST_F(vram, off_is_the_base)
 	gem_close(self->fd, d.handle);
 }
 
+/*
+ * An export outlives its device, and its debugfs view with it; a new device
+ * of the same name gets a view of its own (<name>.<n>) for its exports.
+ */
+TEST_F(vram, name_reuse)
+{
+	struct export_info old, new;
+	struct dumb d = { 0 }, e = { 0 };
+	int fd = -1, fd2 = -1;
+
+	ASSERT_EQ(vkms_make_gpu(NAME, "4M", "none"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(dumb_create(self->fd, 256, 256, &d), 0);
+	ASSERT_EQ(drmPrimeHandleToFD(self->fd, d.handle, DRM_CLOEXEC, &fd), 0);
+	close(self->fd);
+	self->fd = -1;
+
+	/* The same name again, while the first device's export lives. */
+	ASSERT_EQ(vkms_make_gpu(NAME, "4M", "none"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+	ASSERT_EQ(dumb_create(self->fd, 256, 256, &e), 0);
+	ASSERT_EQ(drmPrimeHandleToFD(self->fd, e.handle, DRM_CLOEXEC, &fd2), 0);
+	ASSERT_EQ(export_info(NAME, fd, &old), 0);
+	ASSERT_EQ(export_info(NAME, fd2, &new), 0);
+	EXPECT_NE(strstr(old.text, "revoked: yes"), NULL);
+	EXPECT_NE(strstr(new.text, "revoked: no"), NULL);
+	EXPECT_STREQ(new.placement, "device");
+	close(fd2);
+	gem_close(self->fd, e.handle);
+	close(fd);
+}
+
 #define BUF_W	1024
 #define BUF_H	1024	/* 4 MiB */
 #define MAX_BUFS 12

@@ -896,6 +896,41 @@ static int p2p_debugfs_show(struct seq_file *m, void *data)
 }
 DEFINE_SHOW_ATTRIBUTE(p2p_debugfs);
 
+/*
+ * The device's directory, named after it; when exports of an earlier device
+ * of that name are still around, with a number that makes it unique.
+ */
+static void p2p_debugfs_init(struct drm_prime_p2p_device *p2p)
+{
+	static atomic_t seq = ATOMIC_INIT(0);
+	struct drm_device *drm = p2p->drm;
+	struct dentry *old;
+	char *name, *target;
+
+	old = debugfs_lookup(dev_name(drm->dev), p2p_debugfs_root);
+	if (old) {
+		dput(old);
+		name = kasprintf(GFP_KERNEL, "%s.%d", dev_name(drm->dev),
+				 atomic_inc_return(&seq));
+	} else {
+		name = kstrdup(dev_name(drm->dev), GFP_KERNEL);
+	}
+	if (!name) {
+		p2p->debugfs = ERR_PTR(-ENOMEM);
+		return;
+	}
+	p2p->debugfs = debugfs_create_dir(name, p2p_debugfs_root);
+	if (!IS_ERR(p2p->debugfs) && drm->debugfs_root) {
+		target = kasprintf(GFP_KERNEL, "../../%s/%s", P2P_DEBUGFS_ROOT,
+				   name);
+		/* Removed with the device's directory, never by the helper. */
+		if (target)
+			debugfs_create_symlink("p2p", drm->debugfs_root, target);
+		kfree(target);
+	}
+	kfree(name);
+}
+
 /**
  * drm_prime_p2p_device_init - set up a device for the P2P dma-buf exporter
  * @p2p: the driver's &drm_prime_p2p_device
@@ -906,7 +941,9 @@ DEFINE_SHOW_ATTRIBUTE(p2p_debugfs);
  * held. Each export gets a file named after the dma-buf's inode number in
  * the debugfs directory drm_prime_p2p/<device name>, which the helper owns
  * (exports can outlive the device's own debugfs directory, which goes at
- * drm_dev_unregister()); "p2p" in the device's directory links to it.
+ * drm_dev_unregister()); "p2p" in the device's directory links to it. While
+ * exports of an earlier device of the same name live on, the directory is
+ * <device name>.<n> instead.
  *
  * Returns: 0, or -EINVAL when a required hook is missing.
  */
@@ -926,16 +963,7 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	p2p->revoked = false;
 	atomic_set(&p2p->mapped, 0);
 	init_waitqueue_head(&p2p->unmapped);
-	p2p->debugfs = debugfs_create_dir(dev_name(drm->dev), p2p_debugfs_root);
-	if (!IS_ERR(p2p->debugfs) && drm->debugfs_root) {
-		char *target = kasprintf(GFP_KERNEL, "../../%s/%s",
-					 P2P_DEBUGFS_ROOT, dev_name(drm->dev));
-
-		/* Removed with the device's directory, never by the helper. */
-		if (target)
-			debugfs_create_symlink("p2p", drm->debugfs_root, target);
-		kfree(target);
-	}
+	p2p_debugfs_init(p2p);
 	return 0;
 }
 EXPORT_SYMBOL(drm_prime_p2p_device_init);
