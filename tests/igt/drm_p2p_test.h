@@ -356,6 +356,34 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 	return 0;
 }
 
+/*
+ * With P2P_SHOW set in the environment (the demonstration), print an
+ * export's view as TAP comments, headed by @what.
+ */
+static inline void show(const char *what, const struct export_info *info)
+{
+	const char *line = info->text, *end;
+
+	if (!getenv("P2P_SHOW"))
+		return;
+	printf("# %s:\n", what);
+	while (*line) {
+		end = strchrnul(line, '\n');
+		printf("# | %.*s\n", (int)(end - line), line);
+		line = *end ? end + 1 : end;
+	}
+}
+
+/* The line of @info's text about the attachment of driver @drv, or NULL. */
+static inline const char *attach_line(const struct export_info *info,
+				      const char *drv)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "attachment: %s ", drv);
+	return strstr(info->text, key);
+}
+
 /* The first connected connector, a CRTC it can use, and its first mode. */
 static inline int find_output(int fd, uint32_t *crtc, uint32_t *conn,
 			      drmModeModeInfo *mode)

@@ -87,30 +87,6 @@ static int vram_buffer(struct __test_metadata *_metadata,
 	return fd;
 }
 
-/* With VRAM_PRIME_SHOW set (the demonstration), print an export's view. */
-static void show(const char *what, const struct export_info *info)
-{
-	const char *line = info->text, *end;
-
-	if (!getenv("VRAM_PRIME_SHOW"))
-		return;
-	printf("# %s:\n", what);
-	while (*line) {
-		end = strchrnul(line, '\n');
-		printf("# | %.*s\n", (int)(end - line), line);
-		line = *end ? end + 1 : end;
-	}
-}
-
-/* The line of @info's text about the attachment of driver @drv. */
-static const char *attach_line(const struct export_info *info, const char *drv)
-{
-	char key[64];
-
-	snprintf(key, sizeof(key), "attachment: %s ", drv);
-	return strstr(info->text, key);
-}
-
 /*
  * The CRC of the frame @fb makes on gpu1's output, a few frames in. Each
  * read of crc/data gives one entry, NUL-terminated.
