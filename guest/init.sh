@@ -88,16 +88,21 @@ for phase in $PHASES; do
 				echo "  /dev/dri/$(basename $c): $drv ($(readlink -f $c/device))"
 			done
 			dmesg | sed -n 's/^\[[ .0-9]*\] faux_driver \([^:]*\): \[drm\] \(.* MiB of VRAM.*\)/  \1: \2/p'
-			if [ -x $P/tests/vram_prime ]; then
-				echo "sharing a buffer in VKMS VRAM with vgem and a second VKMS device,"
+			rc=0
+			for t in vram_prime vram_v4l2; do
+				case $t in
+				vram_prime) echo "sharing a buffer in VKMS VRAM with vgem and a second VKMS device," ;;
+				vram_v4l2) echo "V4L2 (vivid, dma-contig) capturing into VKMS VRAM," ;;
+				esac
 				echo "as the P2P exporter's debugfs view of the export shows it:"
-				VRAM_PRIME_SHOW=1 $P/tests/vram_prime > /tmp/demo.tap 2>&1
-				rc=$?
+				if [ -x $P/tests/$t ]; then
+					P2P_SHOW=1 $P/tests/$t > /tmp/demo-$t.tap 2>&1 || rc=1
+				else
+					echo "  $t: not built"; rc=1
+				fi
 				sed -n -e 's/^# \(.*:\)$/  \1/p' -e 's/^# | /    /p' \
-					-e 's/^\(not \)\{0,1\}ok [0-9]* /  &/p' /tmp/demo.tap
-			else
-				rc=1
-			fi
+					-e 's/^\(not \)\{0,1\}ok [0-9]* /  &/p' /tmp/demo-$t.tap
+			done
 			[ $rc -eq 0 ] && echo "demo: pass" || echo "demo: FAIL"
 		} > $OUT/demo.txt 2>&1
 		;;
