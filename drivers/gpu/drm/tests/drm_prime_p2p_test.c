@@ -45,9 +45,12 @@ struct mock_dev {
 	struct drm_device drm;
 	struct ttm_device bdev;
 	struct drm_prime_p2p_device p2p;
-	struct page *vram;
+	struct page *vram;	/* NULL: VRAM at a physical range with no RAM */
+	size_t vram_size;
 	phys_addr_t vram_phys;
-	void *vram_vaddr;
+	void *vram_vaddr;	/* what the CPU reads and writes for VRAM */
+	unsigned int nr_ranges;	/* split_resource_ranges(): how many */
+	unsigned int stride;	/* and 1: adjacent, 2: a gap after each */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
 	unsigned int failed;
@@ -196,7 +199,15 @@ static const struct drm_driver mock_driver = {
 	DRM_PRIME_P2P_DRIVER_OPS,
 };
 
-static int mock_init(struct kunit *test)
+/*
+ * The mock device, with @funcs, @vram_size bytes of VRAM and @tt_size of TT.
+ * VRAM is physically contiguous memory, or with @fake_phys a physical range
+ * where there is no RAM (the DMA API maps it as MMIO, as a PCI BAR) whose
+ * CPU side, used only by copies, is vmalloc() memory.
+ */
+static void mock_setup(struct kunit *test,
+		       const struct drm_prime_p2p_funcs *funcs,
+		       size_t vram_size, size_t tt_size, phys_addr_t fake_phys)
 {
 	struct device *parent;
 	struct mock_dev *md;
@@ -209,25 +220,38 @@ static int mock_init(struct kunit *test)
 							   &mock_driver);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, md);
 
-	md->vram = alloc_pages(GFP_KERNEL | __GFP_ZERO, VRAM_ORDER);
-	KUNIT_ASSERT_NOT_NULL(test, md->vram);
-	md->vram_phys = page_to_phys(md->vram);
-	md->vram_vaddr = page_address(md->vram);
+	md->vram_size = vram_size;
+	if (fake_phys) {
+		md->vram_phys = fake_phys;
+		md->vram_vaddr = vmalloc(vram_size);
+		KUNIT_ASSERT_NOT_NULL(test, md->vram_vaddr);
+	} else {
+		md->vram = alloc_pages(GFP_KERNEL | __GFP_ZERO,
+				       get_order(vram_size));
+		KUNIT_ASSERT_NOT_NULL(test, md->vram);
+		md->vram_phys = page_to_phys(md->vram);
+		md->vram_vaddr = page_address(md->vram);
+	}
+	/* From here on mock_exit() cleans up. */
+	test->priv = md;
 
 	ret = ttm_device_init(&md->bdev, &mock_ttm_funcs, md->drm.dev,
 			      md->drm.anon_inode->i_mapping,
 			      md->drm.vma_offset_manager, 0);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	ret = ttm_range_man_init(&md->bdev, TTM_PL_VRAM, false,
-				 VRAM_SIZE >> PAGE_SHIFT);
+				 vram_size >> PAGE_SHIFT);
 	KUNIT_ASSERT_EQ(test, ret, 0);
 	ret = ttm_range_man_init(&md->bdev, TTM_PL_TT, true,
-				 TT_SIZE >> PAGE_SHIFT);
+				 tt_size >> PAGE_SHIFT);
 	KUNIT_ASSERT_EQ(test, ret, 0);
-	ret = drm_prime_p2p_device_init(&md->p2p, &md->drm, &mock_p2p_funcs);
+	ret = drm_prime_p2p_device_init(&md->p2p, &md->drm, funcs);
 	KUNIT_ASSERT_EQ(test, ret, 0);
+}
 
-	test->priv = md;
+static int mock_init(struct kunit *test)
+{
+	mock_setup(test, &mock_p2p_funcs, VRAM_SIZE, TT_SIZE, 0);
 	return 0;
 }
 
@@ -239,11 +263,18 @@ static void mock_exit(struct kunit *test)
 		return;
 	/* dma-buf files put from a kthread are released from a work item. */
 	flush_delayed_fput();
-	drm_prime_p2p_device_fini(&md->p2p);
-	ttm_range_man_fini(&md->bdev, TTM_PL_TT);
-	ttm_range_man_fini(&md->bdev, TTM_PL_VRAM);
-	ttm_device_fini(&md->bdev);
-	__free_pages(md->vram, VRAM_ORDER);
+	if (md->p2p.drm)
+		drm_prime_p2p_device_fini(&md->p2p);
+	if (ttm_manager_type(&md->bdev, TTM_PL_TT))
+		ttm_range_man_fini(&md->bdev, TTM_PL_TT);
+	if (ttm_manager_type(&md->bdev, TTM_PL_VRAM))
+		ttm_range_man_fini(&md->bdev, TTM_PL_VRAM);
+	if (md->bdev.funcs)
+		ttm_device_fini(&md->bdev);
+	if (md->vram)
+		__free_pages(md->vram, get_order(md->vram_size));
+	else
+		vfree(md->vram_vaddr);
 }
 
 static struct mock_bo *mock_bo_create(struct kunit *test, size_t size,
@@ -900,6 +931,104 @@ static void test_segments(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * The driver's resource_ranges for a VRAM manager that scatters: @nr_ranges
+ * equal ranges per resource, adjacent (@stride 1) or each followed by a gap
+ * of its own size (@stride 2).
+ */
+static int split_resource_ranges(struct drm_gem_object *obj,
+				 struct ttm_resource *res,
+				 struct phys_vec **ranges)
+{
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+	unsigned int i, nr = md->nr_ranges;
+	size_t piece = obj->size / nr;
+	phys_addr_t base = md->vram_phys +
+			   ((phys_addr_t)res->start << PAGE_SHIFT) * md->stride;
+	struct phys_vec *vec;
+
+	if (res->mem_type != TTM_PL_VRAM)
+		return -EINVAL;
+	vec = kvmalloc_objs(*vec, nr);
+	if (!vec)
+		return -ENOMEM;
+	for (i = 0; i < nr; i++) {
+		vec[i].paddr = base + (phys_addr_t)i * piece * md->stride;
+		vec[i].len = piece;
+	}
+	*ranges = vec;
+	return nr;
+}
+
+static const struct drm_prime_p2p_funcs split_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+	.resource_ranges = split_resource_ranges,
+};
+
+/*
+ * A driver's ranges: adjacent ones merge into one entry up to the segment
+ * limit, ranges with gaps stay apart, and each entry's DMA address names
+ * the physical range it was given for.
+ */
+static void test_ranges(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
+	struct fake_importer *imp;
+	struct scatterlist *sg;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	phys_addr_t base;
+	unsigned int i;
+
+	md->p2p.funcs = &split_p2p_funcs;
+	md->nr_ranges = 4;
+	md->stride = 1;
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x5e);
+
+	imp = fake_importer(test, "merged", DMA_BIT_MASK(64), SZ_1M, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, sgt->nents, 1);
+	expect_contents(test, imp, sgt, SZ_256K, 0x5e);
+	imp_detach(imp);
+
+	imp = fake_importer(test, "seg64k", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, sgt->nents, 4);
+	expect_contents(test, imp, sgt, SZ_256K, 0x5e);
+	imp_detach(imp);
+
+	/* With gaps: the ranges lie within VRAM, twice as far apart. */
+	md->stride = 2;
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	base = md->vram_phys + ((phys_addr_t)bo->tbo.resource->start << PAGE_SHIFT) * 2;
+	dma_resv_unlock(bo->tbo.base.resv);
+	KUNIT_ASSERT_LE(test, base + 2 * SZ_256K, md->vram_phys + VRAM_SIZE);
+	imp = fake_importer(test, "gaps", DMA_BIT_MASK(64), SZ_1M, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, sgt->nents, 4);
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		KUNIT_EXPECT_EQ(test, dma_to_phys(imp->dev, sg_dma_address(sg)),
+				base + (phys_addr_t)i * 2 * SZ_64K);
+		KUNIT_EXPECT_EQ(test, sg_dma_len(sg), SZ_64K);
+	}
+	imp_detach(imp);
+
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+	md->p2p.funcs = funcs;
+}
+
 /* Bad input: an importer whose segments are smaller than a page. */
 static void test_tiny_segments(struct kunit *test)
 {
@@ -1060,6 +1189,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_vmap_pins),
 	KUNIT_CASE(test_revoke),
 	KUNIT_CASE(test_segments),
+	KUNIT_CASE(test_ranges),
 	KUNIT_CASE(test_tiny_segments),
 	KUNIT_CASE(test_dma_mask),
 	KUNIT_CASE(test_fault_injection),
