@@ -17,7 +17,9 @@
 #include <linux/file.h>
 #include <linux/iosys-map.h>
 #include <linux/scatterlist.h>
+#include <linux/sort.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include <kunit/device.h>
 #include <kunit/static_stub.h>
@@ -26,6 +28,7 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_gem.h>
 #include <drm/drm_kunit_helpers.h>
+#include <drm/drm_prime.h>
 #include <drm/drm_prime_p2p.h>
 #include <drm/ttm/ttm_bo.h>
 #include <drm/ttm/ttm_device.h>
@@ -51,6 +54,7 @@ struct mock_dev {
 	void *vram_vaddr;	/* what the CPU reads and writes for VRAM */
 	unsigned int nr_ranges;	/* split_resource_ranges(): how many */
 	unsigned int stride;	/* and 1: adjacent, 2: a gap after each */
+	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
 	unsigned int failed;
@@ -120,6 +124,7 @@ static int mock_move(struct ttm_buffer_object *bo, bool evict,
 		ttm_bo_move_null(bo, new_mem);
 		return 0;
 	}
+	to_mock(bo->bdev)->copied += bo->base.size;
 	return ttm_bo_move_memcpy(bo, ctx, new_mem);
 }
 
@@ -1180,6 +1185,429 @@ static void test_fault_injection(struct kunit *test)
 	kunit_info(test, "%u failure points failed in turn\n", n - 1);
 }
 
+/*
+ * The benchmark (suite drm-prime-p2p-bench, slow): what mapping costs an
+ * importer, through the helper and through the paths drivers take today,
+ * run side by side on the same buffers. scripts/bench runs it and prints
+ * the table.
+ *
+ * VRAM is a 1 GiB physical range with no RAM behind it, mapped as MMIO as
+ * a PCI BAR is, in 1, 16 or 256 ranges per buffer with a gap after each.
+ * Per buffer size and layout:
+ *
+ * - helper: a dynamic P2P importer's map and unmap through the helper;
+ * - block: every 2 MiB block (amdgpu's smallest VRAM block) mapped with
+ *   dma_map_resource() into one sg entry each, as amdgpu_vram_mgr_alloc_sgt()
+ *   and xe_ttm_vram_mgr_alloc_sgt() do when their allocator returns blocks
+ *   of that size;
+ * - pages: the generic prime path over a TT buffer of the same size,
+ *   drm_prime_pages_to_sg() and dma_map_sgtable().
+ *
+ * Then a non-P2P importer's first map, which migrates VRAM to TT, its maps
+ * after that, and the bytes copied; and the cost of one invalidation with
+ * 1, 8 and 64 dynamic importers mapped. Times are medians over
+ * BENCH_REPEATS runs, in ns, each path timed on a worker (see struct
+ * bench_job).
+ */
+#define BENCH_FAKE_PHYS		BIT_ULL(40)
+#define BENCH_VRAM		SZ_1G
+#define BENCH_BLOCK		SZ_2M
+#define BENCH_REPEATS		9
+#define BENCH_MIGRATE_REPEATS	3
+
+static const unsigned int bench_sizes_mib[] = { 4, 16, 64, 256, 1024 };
+static const unsigned int bench_layouts[] = { 1, 16, 256 };
+static const unsigned int bench_fanouts[] = { 1, 8, 64 };
+
+static int bench_init(struct kunit *test)
+{
+	struct mock_dev *md;
+
+	/* The ranges have gaps: VRAM spans twice its size. */
+	mock_setup(test, &split_p2p_funcs, BENCH_VRAM, 2 * (size_t)BENCH_VRAM,
+		   BENCH_FAKE_PHYS);
+	md = test->priv;
+	md->nr_ranges = 1;
+	md->stride = 2;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static u64 median(u64 *t, unsigned int n)
+{
+	sort(t, n, sizeof(*t), cmp_u64, NULL);
+	return t[n / 2];
+}
+
+/* What sg_alloc_table() allocates for @nents entries, chaining included. */
+static size_t sgt_bytes(unsigned int nents)
+{
+	unsigned int left = nents, chunks = 1;
+
+	while (left > SG_MAX_SINGLE_ALLOC) {
+		left -= SG_MAX_SINGLE_ALLOC - 1;
+		chunks++;
+	}
+	return sizeof(struct sg_table) +
+	       (size_t)(nents + chunks - 1) * sizeof(struct scatterlist);
+}
+
+/*
+ * One timed loop. It runs on a worker, out of the KUnit test's context:
+ * there every fault point of the helper looks for a KUnit static stub, a
+ * cost production code never pays (without a test running, the stub check
+ * is one static branch). So no KUnit assertion may run in a job: it
+ * returns an error code and the test asserts on it.
+ */
+struct bench_job {
+	struct work_struct work;
+	int (*fn)(struct bench_job *job);
+	int err;
+	/* in */
+	struct fake_importer *imp;
+	struct fake_importer **imps;
+	unsigned int nr_imps;
+	struct mock_bo *bo;
+	unsigned int repeats;
+	/* out */
+	u64 t[BENCH_REPEATS];
+	unsigned int entries;
+	u64 copied;
+};
+
+static void bench_job_fn(struct work_struct *work)
+{
+	struct bench_job *job = container_of(work, struct bench_job, work);
+
+	job->err = job->fn(job);
+}
+
+static int bench_run(struct bench_job *job, int (*fn)(struct bench_job *job))
+{
+	job->fn = fn;
+	if (!job->repeats)
+		job->repeats = BENCH_REPEATS;
+	INIT_WORK_ONSTACK(&job->work, bench_job_fn);
+	queue_work(system_unbound_wq, &job->work);
+	flush_work(&job->work);
+	destroy_work_on_stack(&job->work);
+	return job->err;
+}
+
+/* The helper: map and unmap through dma-buf, for a dynamic importer. */
+static int job_helper(struct bench_job *job)
+{
+	struct sg_table *sgt;
+	unsigned int k;
+	u64 t0;
+
+	for (k = 0; k < job->repeats; k++) {
+		t0 = ktime_get_ns();
+		sgt = imp_map(job->imp);
+		if (IS_ERR(sgt))
+			return PTR_ERR(sgt);
+		job->entries = sgt->nents;
+		imp_unmap(job->imp);
+		job->t[k] = ktime_get_ns() - t0;
+	}
+	return 0;
+}
+
+/* Per block: one dma_map_resource() and one sg entry per 2 MiB block. */
+static int job_block(struct bench_job *job)
+{
+	struct device *dev = job->imp->dev;
+	struct mock_bo *bo = job->bo;
+	unsigned int i, j, k, nr, blocks = 0;
+	struct scatterlist *sg;
+	struct phys_vec *vec;
+	struct sg_table sgt;
+	int ret;
+	u64 t0;
+
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	ret = split_resource_ranges(&bo->tbo.base, bo->tbo.resource, &vec);
+	dma_resv_unlock(bo->tbo.base.resv);
+	if (ret < 0)
+		return ret;
+	nr = ret;
+	ret = 0;
+
+	for (k = 0; k < job->repeats && !ret; k++) {
+		t0 = ktime_get_ns();
+		blocks = 0;
+		for (i = 0; i < nr; i++)
+			blocks += DIV_ROUND_UP(vec[i].len, BENCH_BLOCK);
+		ret = sg_alloc_table(&sgt, blocks, GFP_KERNEL);
+		if (ret)
+			break;
+		sg = sgt.sgl;
+		for (i = 0; i < nr; i++) {
+			for (j = 0; (size_t)j * BENCH_BLOCK < vec[i].len; j++) {
+				size_t off = (size_t)j * BENCH_BLOCK;
+				size_t len = min_t(size_t, BENCH_BLOCK,
+						   vec[i].len - off);
+				dma_addr_t addr;
+
+				addr = dma_map_resource(dev, vec[i].paddr + off,
+							len, DMA_BIDIRECTIONAL,
+							DMA_ATTR_SKIP_CPU_SYNC);
+				if (dma_mapping_error(dev, addr))
+					ret = -EIO;
+				sg_set_page(sg, NULL, len, 0);
+				sg_dma_address(sg) = addr;
+				sg_dma_len(sg) = len;
+				sg = sg_next(sg);
+			}
+		}
+		for_each_sgtable_sg(&sgt, sg, i)
+			if (!dma_mapping_error(dev, sg_dma_address(sg)))
+				dma_unmap_resource(dev, sg_dma_address(sg),
+						   sg_dma_len(sg),
+						   DMA_BIDIRECTIONAL,
+						   DMA_ATTR_SKIP_CPU_SYNC);
+		sg_free_table(&sgt);
+		job->t[k] = ktime_get_ns() - t0;
+	}
+	kvfree(vec);
+	job->entries = blocks;
+	return ret;
+}
+
+/* The generic prime path over the pages of a TT buffer. */
+static int job_pages(struct bench_job *job)
+{
+	struct ttm_tt *tt = job->bo->tbo.ttm;
+	struct device *dev = job->imp->dev;
+	struct sg_table *sgt;
+	unsigned int k;
+	int ret;
+	u64 t0;
+
+	if (!tt || !ttm_tt_is_populated(tt))
+		return -EINVAL;
+	for (k = 0; k < job->repeats; k++) {
+		t0 = ktime_get_ns();
+		sgt = drm_prime_pages_to_sg(job->bo->tbo.base.dev, tt->pages,
+					    tt->num_pages);
+		if (IS_ERR(sgt))
+			return PTR_ERR(sgt);
+		ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
+				      DMA_ATTR_SKIP_CPU_SYNC);
+		job->entries = sgt->orig_nents;
+		if (!ret)
+			dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
+					  DMA_ATTR_SKIP_CPU_SYNC);
+		sg_free_table(sgt);
+		kfree(sgt);
+		job->t[k] = ktime_get_ns() - t0;
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
+ * A non-P2P importer's first map of a buffer in VRAM, which migrates it:
+ * back to VRAM (not timed), then the map, each time.
+ */
+static int job_first_map(struct bench_job *job)
+{
+	static const struct ttm_place vram_place = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement to_vram = {
+		.num_placement = 1, .placement = &vram_place,
+	};
+	struct mock_bo *bo = job->bo;
+	struct mock_dev *md = to_mock(bo->tbo.bdev);
+	struct ttm_operation_ctx ctx = { };
+	struct sg_table *sgt;
+	unsigned int k;
+	u64 t0, copied;
+	int ret;
+
+	for (k = 0; k < job->repeats; k++) {
+		dma_resv_lock(bo->tbo.base.resv, NULL);
+		ret = ttm_bo_validate(&bo->tbo, &to_vram, &ctx);
+		dma_resv_unlock(bo->tbo.base.resv);
+		if (ret)
+			return ret;
+		copied = md->copied;
+		t0 = ktime_get_ns();
+		sgt = imp_map(job->imp);
+		job->t[k] = ktime_get_ns() - t0;
+		if (IS_ERR(sgt))
+			return PTR_ERR(sgt);
+		job->copied = md->copied - copied;
+		imp_unmap(job->imp);
+		if (bo_mem_type(bo) != TTM_PL_TT || job->copied != bo->tbo.base.size)
+			return -EIO;
+	}
+	return 0;
+}
+
+/* One invalidation, every importer mapped before it (not timed). */
+static int job_invalidate(struct bench_job *job)
+{
+	struct mock_bo *bo = job->bo;
+	struct sg_table *sgt;
+	unsigned int i, k;
+	u64 t0;
+
+	for (k = 0; k < job->repeats; k++) {
+		for (i = 0; i < job->nr_imps; i++) {
+			sgt = imp_map(job->imps[i]);
+			if (IS_ERR(sgt))
+				return PTR_ERR(sgt);
+		}
+		t0 = ktime_get_ns();
+		dma_resv_lock(bo->tbo.base.resv, NULL);
+		drm_prime_p2p_move_notify(&bo->tbo, NULL);
+		dma_resv_unlock(bo->tbo.base.resv);
+		job->t[k] = ktime_get_ns() - t0;
+	}
+	return 0;
+}
+
+struct bench_result {
+	u64 ns;
+	unsigned int entries;
+};
+
+static void bench(struct kunit *test, struct bench_job *job,
+		  int (*fn)(struct bench_job *job), struct bench_result *r)
+{
+	KUNIT_ASSERT_EQ(test, bench_run(job, fn), 0);
+	r->ns = median(job->t, job->repeats);
+	r->entries = job->entries;
+}
+
+static void bench_map(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct bench_result helper, block, pages;
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned int s, l;
+	size_t size;
+	u64 copied;
+
+	imp = fake_importer(test, "bench", DMA_BIT_MASK(64), UINT_MAX, true);
+	for (s = 0; s < ARRAY_SIZE(bench_sizes_mib); s++) {
+		size = (size_t)bench_sizes_mib[s] << 20;
+
+		bo = mock_bo_create(test, size, TT_ONLY);
+		bench(test, &(struct bench_job){ .imp = imp, .bo = bo },
+		      job_pages, &pages);
+		drm_gem_object_put(&bo->tbo.base);
+
+		for (l = 0; l < ARRAY_SIZE(bench_layouts); l++) {
+			md->nr_ranges = bench_layouts[l];
+			bo = mock_bo_create(test, size, VRAM_ONLY);
+			dmabuf = export(test, bo);
+			KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf,
+							 &dynamic_p2p_ops), 0);
+			copied = md->copied;
+			bench(test, &(struct bench_job){ .imp = imp },
+			      job_helper, &helper);
+			KUNIT_EXPECT_EQ(test, md->copied, copied);
+			KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+			bench(test, &(struct bench_job){ .imp = imp, .bo = bo },
+			      job_block, &block);
+			imp_detach(imp);
+			unexport(bo, dmabuf);
+
+			KUNIT_EXPECT_EQ(test, helper.entries, md->nr_ranges);
+			KUNIT_EXPECT_LE(test, helper.entries, block.entries);
+			kunit_info(test, "bench map size_mib=%u ranges=%u helper_ns=%llu helper_entries=%u helper_sgt_bytes=%zu block_ns=%llu block_entries=%u block_sgt_bytes=%zu pages_ns=%llu pages_entries=%u pages_sgt_bytes=%zu p2p_bytes_copied=%llu\n",
+				   bench_sizes_mib[s], md->nr_ranges,
+				   helper.ns, helper.entries,
+				   sgt_bytes(helper.entries),
+				   block.ns, block.entries,
+				   sgt_bytes(block.entries),
+				   pages.ns, pages.entries,
+				   sgt_bytes(pages.entries), md->copied - copied);
+		}
+	}
+}
+
+/* A non-P2P importer: the first map migrates to TT, later maps do not. */
+static void bench_migrate(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct bench_result first, after;
+	struct bench_job job;
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned int s;
+	size_t size;
+
+	md->nr_ranges = 1;
+	imp = fake_importer(test, "bench", DMA_BIT_MASK(64), UINT_MAX, false);
+	for (s = 0; s < ARRAY_SIZE(bench_sizes_mib); s++) {
+		size = (size_t)bench_sizes_mib[s] << 20;
+		bo = mock_bo_create(test, size, VRAM_OR_TT);
+		dmabuf = export(test, bo);
+		KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_ops), 0);
+
+		job = (struct bench_job){
+			.imp = imp, .bo = bo, .repeats = BENCH_MIGRATE_REPEATS,
+		};
+		bench(test, &job, job_first_map, &first);
+		KUNIT_EXPECT_EQ(test, job.copied, (u64)size);
+		bench(test, &(struct bench_job){ .imp = imp }, job_helper, &after);
+		KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+		kunit_info(test, "bench migrate size_mib=%u first_map_ns=%llu map_after_ns=%llu bytes_copied=%llu\n",
+			   bench_sizes_mib[s], first.ns, after.ns, job.copied);
+		imp_detach(imp);
+		unexport(bo, dmabuf);
+	}
+}
+
+/* One invalidation, told to 1, 8 and 64 dynamic importers that all unmap. */
+static void bench_invalidate(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imps[64];
+	struct bench_result inv;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned int f, i, n;
+	char name[32];
+
+	md->nr_ranges = 1;
+	for (f = 0; f < ARRAY_SIZE(bench_fanouts); f++) {
+		n = bench_fanouts[f];
+		bo = mock_bo_create(test, SZ_4M, VRAM_ONLY);
+		dmabuf = export(test, bo);
+		for (i = 0; i < n; i++) {
+			snprintf(name, sizeof(name), "inv%u-%u", n, i);
+			imps[i] = fake_importer(test, name, DMA_BIT_MASK(64),
+						UINT_MAX, true);
+			KUNIT_ASSERT_EQ(test, imp_attach(imps[i], dmabuf,
+							 &dynamic_p2p_ops), 0);
+		}
+		bench(test, &(struct bench_job){ .imps = imps, .nr_imps = n, .bo = bo },
+		      job_invalidate, &inv);
+		for (i = 0; i < n; i++) {
+			KUNIT_EXPECT_EQ(test, imps[i]->invalidations, BENCH_REPEATS);
+			KUNIT_EXPECT_NULL(test, imps[i]->sgt);
+			imp_detach(imps[i]);
+		}
+		KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+		kunit_info(test, "bench invalidate importers=%u ns=%llu ns_per_importer=%llu\n",
+			   n, inv.ns, div_u64(inv.ns, n));
+		unexport(bo, dmabuf);
+	}
+}
+
 static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE_PARAM(test_matrix, matrix_gen_params),
 	KUNIT_CASE(test_migrate_invalidates),
@@ -1203,7 +1631,21 @@ static struct kunit_suite drm_prime_p2p_suite = {
 	.test_cases = drm_prime_p2p_tests,
 };
 
-kunit_test_suite(drm_prime_p2p_suite);
+static struct kunit_case drm_prime_p2p_bench_cases[] = {
+	KUNIT_CASE_SLOW(bench_map),
+	KUNIT_CASE_SLOW(bench_migrate),
+	KUNIT_CASE_SLOW(bench_invalidate),
+	{}
+};
+
+static struct kunit_suite drm_prime_p2p_bench_suite = {
+	.name = "drm-prime-p2p-bench",
+	.init = bench_init,
+	.exit = mock_exit,
+	.test_cases = drm_prime_p2p_bench_cases,
+};
+
+kunit_test_suites(&drm_prime_p2p_suite, &drm_prime_p2p_bench_suite);
 
 MODULE_DESCRIPTION("KUnit tests of the DRM P2P dma-buf exporter");
 MODULE_LICENSE("Dual MIT/GPL");
