@@ -217,7 +217,7 @@ static int vram_buffer(struct __test_metadata *_metadata, int gpu,
 
 /* Assert what the exporter says of vivid's attachment while it is mapped. */
 static void check_mapped(struct __test_metadata *_metadata,
-			 const FIXTURE_VARIANT(cap) *variant,
+			 const struct _fixture_variant_cap *variant,
 			 const struct export_info *info)
 {
 	const char *line = attach_line(info, "vivid");
