@@ -15,11 +15,18 @@
  * physical addresses of VRAM itself, so an importer that reaches VRAM
  * directly gets addresses inside it, and one that does not gets the pages
  * of the buffer's copy in system memory.
+ *
+ * VRAM can instead be the BAR of a PCI device (vkms_pci_vram.c): then the
+ * PCI P2PDMA topology, not the policy, decides which importers reach it,
+ * and the helper maps it through the device's P2PDMA provider. The BAR is
+ * mapped write-back: it is memory the host provides, and VKMS's composer
+ * reads buffers through plain pointers.
  */
 
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
+#include <linux/io.h>
 #include <linux/mm.h>
 #include <linux/string.h>
 
@@ -282,6 +289,20 @@ static const struct drm_prime_p2p_funcs vkms_p2p_funcs = {
 	.reachable = vkms_p2p_reachable,
 };
 
+static struct p2pdma_provider *vkms_p2p_provider(struct drm_gem_object *obj,
+						 u32 mem_type)
+{
+	struct vkms_vram *vram = obj_to_vram(obj);
+
+	return mem_type == TTM_PL_VRAM ? vkms_pci_vram_provider(vram->pci) : NULL;
+}
+
+/* VRAM on a PCI BAR: the P2PDMA topology decides, the provider maps. */
+static const struct drm_prime_p2p_funcs vkms_pci_p2p_funcs = {
+	.placement = vkms_p2p_placement,
+	.provider = vkms_p2p_provider,
+};
+
 static void vkms_bo_free(struct drm_gem_object *obj)
 {
 	ttm_bo_fini(&to_vkms_bo(obj)->tbo);
@@ -522,6 +543,74 @@ struct drm_gem_object *vkms_vram_gem_prime_import(struct drm_device *dev,
 }
 
 /*
+ * The memory behind VRAM: physically contiguous system memory, or the BAR
+ * of the PCI device named @pci.
+ */
+static int vkms_vram_get_backing(struct drm_device *drm, struct vkms_vram *vram,
+				 const char *pci)
+{
+	u64 bar_size;
+
+	if (!pci) {
+		if (!vkms_vram_size_fits(vram->size)) {
+			drm_err(drm, "%llu MiB of VRAM is more than half the system's memory\n",
+				vram->size >> 20);
+			return -EINVAL;
+		}
+		vram->pages = dma_alloc_pages(drm->dev, vram->size, &vram->dma,
+					      DMA_BIDIRECTIONAL,
+					      GFP_KERNEL | __GFP_NOWARN);
+		if (!vram->pages) {
+			drm_err(drm, "cannot reserve %llu MiB of contiguous memory for VRAM (CMA%s)\n",
+				vram->size >> 20, IS_ENABLED(CONFIG_DMA_CMA) ?
+				" too small? see cma=" : " is not configured");
+			return -ENOMEM;
+		}
+		vram->phys = page_to_phys(vram->pages);
+		vram->vaddr = page_address(vram->pages);
+		return 0;
+	}
+
+	vram->pci = vkms_pci_vram_claim(pci, vram, &vram->phys, &bar_size);
+	if (IS_ERR(vram->pci)) {
+		int ret = PTR_ERR(vram->pci);
+
+		vram->pci = NULL;
+		drm_err(drm, "VRAM on PCI device %s: %s\n", pci,
+			ret == -EBUSY ? "another VKMS device has it" :
+			"no ivshmem-plain device of that name bound to vkms-vram");
+		return ret;
+	}
+	if (vram->size > bar_size) {
+		drm_err(drm, "%llu MiB of VRAM do not fit the %llu MiB BAR of %s\n",
+			vram->size >> 20, bar_size >> 20, pci);
+		vkms_pci_vram_release(vram->pci);
+		vram->pci = NULL;
+		return -E2BIG;
+	}
+	vram->vaddr = memremap(vram->phys, vram->size, MEMREMAP_WB);
+	if (!vram->vaddr) {
+		drm_err(drm, "cannot map the BAR of %s\n", pci);
+		vkms_pci_vram_release(vram->pci);
+		vram->pci = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vkms_vram_put_backing(struct drm_device *drm,
+				  struct vkms_vram *vram)
+{
+	if (vram->pci) {
+		memunmap(vram->vaddr);
+		vkms_pci_vram_release(vram->pci);
+	} else {
+		dma_free_pages(drm->dev, vram->size, vram->pages, vram->dma,
+			       DMA_BIDIRECTIONAL);
+	}
+}
+
+/*
  * Released with the DRM device, once every buffer, export and file is gone:
  * TTM and VRAM outlive every buffer object.
  */
@@ -533,53 +622,40 @@ static void vkms_vram_release(struct drm_device *drm, void *data)
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_VRAM);
 	ttm_device_fini(&vram->bdev);
-	dma_free_pages(drm->dev, vram->size, vram->pages, vram->dma,
-		       DMA_BIDIRECTIONAL);
+	vkms_vram_put_backing(drm, vram);
 }
 
 /**
  * vkms_vram_init - give a VKMS device VRAM
  * @vkmsdev: the device, before it is registered
  * @size: the size of VRAM in bytes, as vkms_vram_parse_size() checks it
- * @policy: which importers reach VRAM directly
+ * @policy: which importers reach VRAM directly, for VRAM in system memory
+ * @pci: the name of the PCI device whose BAR is VRAM (see
+ *	vkms_pci_vram_claim()), or NULL for system memory
  *
- * Reserves @size bytes of physically contiguous memory and sets up TTM and
- * the P2P exporter, all released with the DRM device.
+ * Reserves @size bytes of physically contiguous memory, or claims the BAR,
+ * and sets up TTM and the P2P exporter, all released with the DRM device.
  *
  * Returns: 0, -EINVAL when @size is more than vkms_vram_size_fits() allows,
- * or -ENOMEM when the memory cannot be reserved.
+ * -ENOMEM when the memory cannot be reserved, -ENODEV, -EBUSY or -E2BIG
+ * when the BAR is not there, has a user or is too small.
  */
 int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
-		   enum vkms_p2p_policy policy)
+		   enum vkms_p2p_policy policy, const char *pci)
 {
 	struct drm_device *drm = &vkmsdev->drm;
 	struct vkms_vram *vram;
 	struct dentry *dir;
 	int ret;
 
-	if (!vkms_vram_size_fits(size)) {
-		drm_err(drm, "%llu MiB of VRAM is more than half the system's memory\n",
-			size >> 20);
-		return -EINVAL;
-	}
-
 	vram = drmm_kzalloc(drm, sizeof(*vram), GFP_KERNEL);
 	if (!vram)
 		return -ENOMEM;
 	vram->size = size;
 	vram->policy = policy;
-
-	vram->pages = dma_alloc_pages(drm->dev, size, &vram->dma,
-				      DMA_BIDIRECTIONAL,
-				      GFP_KERNEL | __GFP_NOWARN);
-	if (!vram->pages) {
-		drm_err(drm, "cannot reserve %llu MiB of contiguous memory for VRAM (CMA%s)\n",
-			size >> 20, IS_ENABLED(CONFIG_DMA_CMA) ?
-			" too small? see cma=" : " is not configured");
-		return -ENOMEM;
-	}
-	vram->phys = page_to_phys(vram->pages);
-	vram->vaddr = page_address(vram->pages);
+	ret = vkms_vram_get_backing(drm, vram, pci);
+	if (ret)
+		return ret;
 
 	ret = ttm_device_init(&vram->bdev, &vkms_ttm_funcs, drm->dev,
 			      drm->anon_inode->i_mapping,
@@ -595,7 +671,8 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 				 totalram_pages() / 2);
 	if (ret)
 		goto err_vram;
-	ret = drm_prime_p2p_device_init(&vram->p2p, drm, &vkms_p2p_funcs);
+	ret = drm_prime_p2p_device_init(&vram->p2p, drm, vram->pci ?
+					&vkms_pci_p2p_funcs : &vkms_p2p_funcs);
 	if (ret)
 		goto err_tt;
 
@@ -612,8 +689,9 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 					    dir, "tt_mm");
 
 	vkmsdev->vram = vram;
-	drm_info(drm, "%llu MiB of VRAM at %pa, peer-to-peer: %s\n",
-		 size >> 20, &vram->phys, vkms_vram_policy_name(policy));
+	drm_info(drm, "%llu MiB of VRAM at %pa%s%s, peer-to-peer: %s\n",
+		 size >> 20, &vram->phys, pci ? " on the BAR of " : "",
+		 pci ?: "", pci ? "PCI topology" : vkms_vram_policy_name(policy));
 	return drmm_add_action_or_reset(drm, vkms_vram_release, vram);
 
 err_tt:
@@ -623,11 +701,44 @@ err_vram:
 err_ttm:
 	ttm_device_fini(&vram->bdev);
 err_free:
-	dma_free_pages(drm->dev, size, vram->pages, vram->dma,
-		       DMA_BIDIRECTIONAL);
+	vkms_vram_put_backing(drm, vram);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(vkms_vram_init);
+
+/**
+ * vkms_vram_bar_gone - the PCI device behind a VKMS device's VRAM goes away
+ * @vram: the VRAM
+ *
+ * Called from the PCI driver's remove(), while the BAR is still there:
+ * revokes the device's exports, which makes every importer drop its DMA
+ * mappings of the BAR and fails later ones with -ENODEV, then takes VRAM
+ * out of use and moves every buffer that is not pinned to system memory.
+ * The device lives on without VRAM. A buffer pinned in VRAM (scanned out,
+ * or mapped by the kernel) cannot move: it is left where it was, and what
+ * reads it after the BAR is gone reads whatever is there.
+ */
+void vkms_vram_bar_gone(struct vkms_vram *vram)
+{
+	struct ttm_resource_manager *man = ttm_manager_type(&vram->bdev,
+							    TTM_PL_VRAM);
+	struct drm_device *drm = vram->p2p.drm;
+	u64 left;
+	int ret;
+
+	drm_warn(drm, "the PCI device behind VRAM is going away: revoking exports, moving buffers to system memory\n");
+	drm_prime_p2p_revoke(&vram->p2p,
+			     msecs_to_jiffies(VKMS_REVOKE_TIMEOUT_MS));
+	/* New buffers and kernel mappings no longer ask for VRAM... */
+	WRITE_ONCE(vram->size, 0);
+	ret = ttm_resource_manager_evict_all(&vram->bdev, man);
+	left = ttm_resource_manager_usage(man);
+	if (ret || left)
+		drm_warn(drm, "%llu KiB stay pinned in VRAM (%d)\n", left >> 10,
+			 ret);
+	/* ...and TTM places nothing there any more. */
+	ttm_resource_manager_set_used(man, false);
+}
 
 /**
  * vkms_vram_revoke - revoke the exports of a VKMS device that goes away

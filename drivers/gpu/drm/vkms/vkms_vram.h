@@ -3,6 +3,7 @@
 #ifndef _VKMS_VRAM_H_
 #define _VKMS_VRAM_H_
 
+#include <linux/err.h>
 #include <linux/types.h>
 
 #include <drm/drm_fbdev_ttm.h>
@@ -16,6 +17,8 @@ struct drm_device;
 struct drm_file;
 struct drm_mode_create_dumb;
 struct vkms_device;
+struct vkms_pci_vram;
+struct p2pdma_provider;
 
 /**
  * enum vkms_p2p_policy - which importers reach a device's VRAM directly
@@ -37,18 +40,20 @@ enum vkms_p2p_policy {
  *
  * @bdev: the TTM device; VRAM is TTM_PL_VRAM, system memory TTM_PL_TT
  * @p2p: the device's P2P dma-buf exporter
- * @pages: the physically contiguous memory that backs VRAM
+ * @pages: the physically contiguous memory that backs VRAM, or NULL
  * @dma: the address of @pages for the VKMS device, unused but for freeing
- * @phys: the physical address of @pages
- * @vaddr: the kernel address of @pages
- * @size: the size of VRAM in bytes
- * @policy: which importers reach VRAM directly
+ * @pci: the PCI BAR that backs VRAM instead, or NULL
+ * @phys: the physical address of VRAM
+ * @vaddr: the kernel address of VRAM
+ * @size: the size of VRAM in bytes; 0 once a PCI BAR behind it is gone
+ * @policy: which importers reach VRAM directly, for VRAM in system memory
  */
 struct vkms_vram {
 	struct ttm_device bdev;
 	struct drm_prime_p2p_device p2p;
 	struct page *pages;
 	dma_addr_t dma;
+	struct vkms_pci_vram *pci;
 	phys_addr_t phys;
 	void *vaddr;
 	u64 size;
@@ -75,8 +80,9 @@ int vkms_vram_parse_policy(const char *str, enum vkms_p2p_policy *policy);
 const char *vkms_vram_policy_name(enum vkms_p2p_policy policy);
 
 int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
-		   enum vkms_p2p_policy policy);
+		   enum vkms_p2p_policy policy, const char *pci);
 void vkms_vram_revoke(struct vkms_device *vkmsdev);
+void vkms_vram_bar_gone(struct vkms_vram *vram);
 
 struct vkms_bo *vkms_bo_create(struct vkms_device *vkmsdev, size_t size);
 bool vkms_bo_is_vkms(struct drm_gem_object *obj);
@@ -94,5 +100,41 @@ struct drm_gem_object *vkms_vram_gem_prime_import(struct drm_device *dev,
 	.dumb_create		= vkms_vram_dumb_create, \
 	.gem_prime_import	= vkms_vram_gem_prime_import, \
 	DRM_FBDEV_TTM_DRIVER_OPS
+
+#if IS_ENABLED(CONFIG_PCI)
+int vkms_pci_vram_register(void);
+void vkms_pci_vram_unregister(void);
+struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
+					  struct vkms_vram *user,
+					  phys_addr_t *phys, u64 *size);
+struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv);
+void vkms_pci_vram_release(struct vkms_pci_vram *pv);
+#else
+static inline int vkms_pci_vram_register(void)
+{
+	return 0;
+}
+
+static inline void vkms_pci_vram_unregister(void)
+{
+}
+
+static inline struct vkms_pci_vram *
+vkms_pci_vram_claim(const char *name, struct vkms_vram *user,
+		    phys_addr_t *phys, u64 *size)
+{
+	return ERR_PTR(-ENODEV);
+}
+
+static inline struct p2pdma_provider *
+vkms_pci_vram_provider(struct vkms_pci_vram *pv)
+{
+	return NULL;
+}
+
+static inline void vkms_pci_vram_release(struct vkms_pci_vram *pv)
+{
+}
+#endif
 
 #endif /* _VKMS_VRAM_H_ */

@@ -47,7 +47,8 @@ static int vram_test_init(struct kunit *test)
 							     drm,
 							     &vram_test_driver);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vkms);
-	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE), 0);
+	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE, NULL),
+			0);
 	KUNIT_ASSERT_NOT_NULL(test, vkms->vram);
 	test->priv = vkms;
 	return 0;
