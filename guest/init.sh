@@ -69,13 +69,25 @@ for phase in $PHASES; do
 		cp -r /tmp/igt $OUT/igt
 		say "igt: runner exited $rc"
 		;;
-	tests)
+	tests|pci)
+		# pci_* need a PCI topology (run-guest --topology): phase pci.
 		mkdir -p $OUT/tests
+		if [ $phase = pci ]; then
+			for m in $P/tests/kmod/*.ko; do
+				insmod "$m" || say "insmod $(basename "$m") failed"
+			done
+			say "pci: topology $TOPOLOGY, expect $TOPOLOGY_EXPECT: $(ls /sys/bus/pci/drivers/vkms-vram 2>/dev/null | grep -c :) ivshmem, $(ls /dev/edu_p2p 2>/dev/null | wc -l) edu"
+		fi
 		for t in $P/tests/*; do
-			[ -x "$t" ] || continue
+			[ -x "$t" ] && [ -f "$t" ] || continue
 			name=$(basename "$t")
+			case $name in
+			pci_*) [ $phase = pci ] || continue ;;
+			*) [ $phase = tests ] || continue ;;
+			esac
 			say "test: $name"
-			(cd /tmp && timeout 300 "$t") > $OUT/tests/$name.tap 2>&1
+			(cd /tmp && TOPOLOGY_EXPECT=$TOPOLOGY_EXPECT timeout 300 "$t") \
+				> $OUT/tests/$name.tap 2>&1
 			echo $? > $OUT/tests/$name.rc
 		done
 		;;

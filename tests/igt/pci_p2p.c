@@ -1,0 +1,445 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PCI peer-to-peer end to end: a VKMS device whose VRAM is the BAR of an
+ * ivshmem-plain device exports a buffer; edu, a PCI device with a DMA
+ * engine (tests/kmod/edu_p2p.c), imports it and moves bytes with its
+ * engine. Run in a guest booted with a topology of tests/topologies/, whose
+ * expectation (TOPOLOGY_EXPECT) says what the exporter must choose:
+ *
+ *   bus         P2P at bus addresses, through a switch
+ *   hostbridge  P2P at bus addresses, through a whitelisted host bridge
+ *   iova        P2P through the host bridge, at an IOVA of the IOMMU
+ *   migrate     edu cannot reach the BAR: the buffer moves to system memory
+ *
+ * What the CPU wrote the device reads and the reverse; eviction while edu
+ * holds a mapping; revocation by removing the VKMS device and by removing
+ * the ivshmem device.
+ *
+ * Copyright 2026 The drm-p2p authors
+ */
+#include <inttypes.h>
+
+#include "drm_p2p_test.h"
+#include "edu_p2p_uapi.h"
+
+#define GPU		"pcigpu"
+#define VRAM_SIZE	"16M"
+#define BUF_W		1024
+#define BUF_H		1024	/* 4 MiB */
+#define SEED		0x9e3779b9U
+#define PCI_DEVS	"/sys/bus/pci/devices"
+
+FIXTURE(pci) {
+	int gpu, edu;
+	const char *expect;
+	char bar[32];			/* the ivshmem device's PCI name */
+	uint64_t bar_start, bar_end;	/* its BAR 2 */
+};
+
+/* The first ivshmem-plain device bound to VKMS's vkms-vram driver. */
+static int find_bar(char *name, size_t len, uint64_t *start, uint64_t *end)
+{
+	DIR *dir = opendir("/sys/bus/pci/drivers/vkms-vram");
+	struct dirent *e;
+	char path[PATH_MAX], line[256];
+	FILE *f;
+	int i, err = -ENOENT;
+
+	while (dir && err && (e = readdir(dir))) {
+		if (!strchr(e->d_name, ':'))
+			continue;
+		if (strlen(e->d_name) >= len)
+			continue;
+		memcpy(name, e->d_name, strlen(e->d_name) + 1);
+		err = 0;
+	}
+	if (dir)
+		closedir(dir);
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), PCI_DEVS "/%s/resource", name);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	for (i = 0; i <= 2 && fgets(line, sizeof(line), f); i++)
+		;
+	fclose(f);
+	if (i != 3 || sscanf(line, "%" SCNx64 " %" SCNx64, start, end) != 2)
+		return -EPROTO;
+	return 0;
+}
+
+static int gpu_attr(const char *attr, const char *val)
+{
+	char p[256];
+
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/" GPU "/%s", attr);
+	return write_file(p, val);
+}
+
+FIXTURE_SETUP(pci)
+{
+	self->gpu = -1;
+	self->edu = -1;
+	self->expect = getenv("TOPOLOGY_EXPECT");
+	ASSERT_NE(self->expect, NULL) TH_LOG("not booted with a topology");
+	ASSERT_EQ(find_bar(self->bar, sizeof(self->bar), &self->bar_start,
+			   &self->bar_end), 0)
+		TH_LOG("no ivshmem-plain device bound to vkms-vram");
+	self->edu = open("/dev/edu_p2p", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->edu, 0) TH_LOG("no /dev/edu_p2p");
+
+	vkms_remove(GPU);
+	ASSERT_EQ(vkms_make(GPU), 0);
+	ASSERT_EQ(gpu_attr("vram_size", VRAM_SIZE), 0);
+	ASSERT_EQ(gpu_attr("vram_pci", self->bar), 0);
+	ASSERT_EQ(gpu_attr("enabled", "1"), 0);
+	self->gpu = open_vkms(GPU);
+	ASSERT_GE(self->gpu, 0);
+}
+
+FIXTURE_TEARDOWN(pci)
+{
+	if (self->edu >= 0)
+		close(self->edu);
+	if (self->gpu >= 0)
+		close(self->gpu);
+	vkms_remove(GPU);
+}
+
+static bool p2p_expected(const char *expect)
+{
+	return strcmp(expect, "migrate") != 0;
+}
+
+static bool iova(struct _test_data_pci *self)
+{
+	return !strcmp(self->expect, "iova");
+}
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case EDU_P2P_PEER:
+		return "a bus address in the BAR";
+	case EDU_P2P_PAGES:
+		return "a bus address in system memory";
+	case EDU_P2P_IOVA:
+		return "an IOVA";
+	default:
+		return "no mapping";
+	}
+}
+
+/* A 4 MiB buffer in VRAM on the BAR, filled from the CPU; its dma-buf. */
+static int bar_buffer(struct __test_metadata *_metadata,
+		      struct _test_data_pci *self, struct dumb *d, uint32_t **map)
+{
+	struct export_info info;
+	int fd = -1;
+
+	EXPECT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, d), 0);
+	*map = dumb_map(self->gpu, d);
+	EXPECT_NE(*map, NULL);
+	if (!*map)
+		return -1;
+	fill(*map, d->size, SEED);
+	EXPECT_EQ(drmPrimeHandleToFD(self->gpu, d->handle,
+				     DRM_CLOEXEC | DRM_RDWR, &fd), 0);
+	EXPECT_EQ(export_info(GPU, fd, &info), 0);
+	EXPECT_STREQ(info.placement, "device");
+	return fd;
+}
+
+static int edu_import(int edu, int fd)
+{
+	struct edu_p2p_import req = { .fd = fd };
+
+	return ioctl(edu, EDU_P2P_IMPORT, &req) ? -errno : 0;
+}
+
+static int edu_dma(int edu, uint64_t offset, uint32_t len, uint32_t from,
+		   uint32_t to)
+{
+	struct edu_p2p_dma req = {
+		.offset = offset, .len = len, .from = from, .to = to,
+	};
+
+	return ioctl(edu, EDU_P2P_DMA, &req) ? -errno : 0;
+}
+
+static int edu_scratch(int edu, void *buf, uint32_t len, bool write)
+{
+	struct edu_p2p_scratch req = {
+		.data = (uintptr_t)buf, .len = len,
+	};
+
+	return ioctl(edu, write ? EDU_P2P_WRITE_SCRATCH : EDU_P2P_READ_SCRATCH,
+		     &req) ? -errno : 0;
+}
+
+static int edu_info(int edu, struct edu_p2p_info *info)
+{
+	return ioctl(edu, EDU_P2P_INFO, info) ? -errno : 0;
+}
+
+/* The expected bytes of the pattern fill() wrote, at @offset. */
+static void expected(uint8_t *out, uint64_t offset, uint32_t len)
+{
+	uint32_t w[EDU_P2P_BUF_SIZE / 4 + 2];
+	uint64_t first = offset / 4, i;
+
+	for (i = 0; i < ARRAY_SIZE(w); i++)
+		w[i] = SEED ^ (uint32_t)((first + i) * 2654435761u);
+	memcpy(out, (uint8_t *)w + offset % 4, len);
+}
+
+/* Check what the exporter and edu say of the live mapping. */
+static void check_mapping(struct __test_metadata *_metadata,
+			  struct _test_data_pci *self, int fd)
+{
+	struct export_info info;
+	struct edu_p2p_info ei;
+	bool in_bar;
+	const char *line;
+
+	ASSERT_EQ(edu_info(self->edu, &ei), 0);
+	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	show("the export while edu has it mapped", &info);
+	line = attach_line(&info, "edu_p2p");
+	ASSERT_NE(line, NULL) TH_LOG("%s", info.text);
+	in_bar = ei.first_dma >= self->bar_start && ei.first_dma <= self->bar_end;
+	printf("# %s: edu got %s, %u entries, first DMA address %#llx (BAR %#llx-%#llx)\n",
+	       self->expect, kind_name(ei.kind),
+	       ei.nents, (unsigned long long)ei.first_dma,
+	       (unsigned long long)self->bar_start,
+	       (unsigned long long)self->bar_end);
+	if (p2p_expected(self->expect)) {
+		EXPECT_STREQ(info.placement, "device");
+		EXPECT_NE(strstr(line, " p2p=yes "), NULL) TH_LOG("%s", line);
+		EXPECT_NE(strstr(line, " kind=p2p-pci "), NULL) TH_LOG("%s", line);
+		EXPECT_EQ(ei.peer2peer, 1U);
+		EXPECT_EQ(ei.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
+			  (uint32_t)EDU_P2P_PEER);
+		/* Bus addresses are the BAR's; an IOVA is not. */
+		EXPECT_EQ(in_bar, strcmp(self->expect, "iova") != 0);
+		/* One contiguous range: one entry. */
+		EXPECT_EQ(ei.nents, 1U);
+	} else {
+		EXPECT_STREQ(info.placement, "system");
+		EXPECT_GE(info.migrations, 1U);
+		EXPECT_NE(strstr(line, " p2p=no "), NULL) TH_LOG("%s", line);
+		EXPECT_NE(strstr(line, " kind=pages "), NULL) TH_LOG("%s", line);
+		EXPECT_EQ(ei.peer2peer, 0U);
+		EXPECT_EQ(ei.kind, (uint32_t)EDU_P2P_PAGES);
+		EXPECT_FALSE(in_bar);
+	}
+}
+
+/* Offsets that start, straddle pages in the middle of, and end the buffer. */
+static const uint64_t offsets[] = { 0, (1 << 20) + 100, (4 << 20) - 4096 };
+
+/* What the CPU wrote into VRAM, edu's DMA engine reads. */
+TEST_F(pci, device_reads)
+{
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	uint32_t *map;
+	struct dumb d;
+	unsigned int i;
+	int fd;
+
+	fd = bar_buffer(_metadata, self, &d, &map);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		memset(got, 0, sizeof(got));
+		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
+		ASSERT_EQ(edu_dma(self->edu, offsets[i], sizeof(got),
+				  EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+		expected(want, offsets[i], sizeof(want));
+		EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
+			TH_LOG("edu read wrong bytes at offset %llu",
+			       (unsigned long long)offsets[i]);
+	}
+	check_mapping(_metadata, self, fd);
+	munmap(map, d.size);
+	close(fd);
+	gem_close(self->gpu, d.handle);
+}
+
+/* What edu's DMA engine writes, the CPU reads from VRAM. */
+TEST_F(pci, device_writes)
+{
+	uint8_t buf[EDU_P2P_BUF_SIZE], want[EDU_P2P_BUF_SIZE];
+	uint32_t *map;
+	struct dumb d;
+	unsigned int i;
+	int fd;
+
+	fd = bar_buffer(_metadata, self, &d, &map);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	for (i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	ASSERT_EQ(edu_scratch(self->edu, buf, sizeof(buf), true), 0);
+	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(buf), EDU_P2P_SCRATCH,
+			  EDU_P2P_DMABUF), 0);
+	check_mapping(_metadata, self, fd);
+	/* The CPU's view of the buffer, wherever it is now. */
+	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1], buf, sizeof(buf)), 0);
+	/* And nothing else moved: the bytes on either side are the pattern. */
+	expected(want, offsets[1] - 64, 64);
+	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1] - 64, want, 64), 0);
+	expected(want, offsets[1] + sizeof(buf), 64);
+	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1] + sizeof(buf), want, 64), 0);
+	munmap(map, d.size);
+	close(fd);
+	gem_close(self->gpu, d.handle);
+}
+
+/*
+ * Eviction while edu holds a mapping: edu is told, its next transfer maps
+ * the buffer where it went, and reads the same bytes.
+ */
+TEST_F(pci, evict_while_mapped)
+{
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	struct edu_p2p_info before, after;
+	struct export_info info;
+	struct dumb d, fill_bufs[5];
+	unsigned int i, made = 0;
+	uint32_t *map;
+	int fd;
+
+	fd = bar_buffer(_metadata, self, &d, &map);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_info(self->edu, &before), 0);
+	EXPECT_EQ(before.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
+		  p2p_expected(self->expect) ? (uint32_t)EDU_P2P_PEER :
+		  (uint32_t)EDU_P2P_PAGES);
+
+	/* 20 MiB of new buffers into 16 MiB of VRAM. */
+	for (i = 0; i < ARRAY_SIZE(fill_bufs); i++) {
+		uint32_t *p;
+
+		if (dumb_create(self->gpu, BUF_W, BUF_H, &fill_bufs[i]))
+			break;
+		made++;
+		p = dumb_map(self->gpu, &fill_bufs[i]);
+		ASSERT_NE(p, NULL);
+		memset(p, i, fill_bufs[i].size);
+		munmap(p, fill_bufs[i].size);
+	}
+	EXPECT_EQ(made, ARRAY_SIZE(fill_bufs));
+	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	show("after 20 MiB of new buffers in 16 MiB of VRAM", &info);
+	EXPECT_STREQ(info.placement, "system");
+	ASSERT_EQ(edu_info(self->edu, &after), 0);
+	/* Told when it moved out of VRAM; already in system memory, not. */
+	EXPECT_EQ(after.invalidations, before.invalidations +
+		  (p2p_expected(self->expect) ? 1 : 0));
+	if (p2p_expected(self->expect))
+		EXPECT_EQ(after.kind, (uint32_t)EDU_P2P_UNMAPPED);
+
+	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_DMABUF,
+			  EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+	expected(want, offsets[1], sizeof(want));
+	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0);
+	ASSERT_EQ(edu_info(self->edu, &after), 0);
+	EXPECT_EQ(after.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
+		  (uint32_t)EDU_P2P_PAGES);
+	EXPECT_EQ(after.maps, before.maps + (p2p_expected(self->expect) ? 1 : 0));
+	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	EXPECT_NE(strstr(info.text, " kind=pages "), NULL) TH_LOG("%s", info.text);
+	EXPECT_FALSE(after.first_dma >= self->bar_start &&
+		     after.first_dma <= self->bar_end);
+
+	for (i = 0; i < made; i++)
+		gem_close(self->gpu, fill_bufs[i].handle);
+	munmap(map, d.size);
+	close(fd);
+	gem_close(self->gpu, d.handle);
+}
+
+/*
+ * Removing the VKMS device revokes its exports: edu is told, and its next
+ * transfer fails with ENODEV instead of reaching the BAR.
+ */
+TEST_F(pci, revoke_device)
+{
+	struct edu_p2p_info before, after;
+	uint32_t *map;
+	struct dumb d;
+	int fd;
+
+	fd = bar_buffer(_metadata, self, &d, &map);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_info(self->edu, &before), 0);
+	munmap(map, d.size);
+	close(self->gpu);
+	self->gpu = -1;
+	vkms_remove(GPU);
+
+	ASSERT_EQ(edu_info(self->edu, &after), 0);
+	EXPECT_EQ(after.invalidations, before.invalidations + 1);
+	EXPECT_EQ(after.kind, (uint32_t)EDU_P2P_UNMAPPED);
+	EXPECT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH),
+		  -ENODEV);
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
+	close(fd);
+}
+
+/*
+ * Removing the ivshmem device under a mapping: the BAR's user revokes and
+ * moves its buffers to system memory first; edu is told, its transfers
+ * fail with ENODEV; the VKMS device lives on without VRAM, and the
+ * buffer's content is intact. The device comes back with a rescan.
+ */
+TEST_F(pci, unplug_bar)
+{
+	struct edu_p2p_info before, after;
+	struct dumb d, e = { 0 };
+	char path[PATH_MAX];
+	uint32_t *map;
+	int fd;
+
+	fd = bar_buffer(_metadata, self, &d, &map);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_info(self->edu, &before), 0);
+
+	snprintf(path, sizeof(path), PCI_DEVS "/%s/remove", self->bar);
+	ASSERT_EQ(write_file(path, "1"), 0);
+
+	/* Told at the revocation, and again when the buffer moved. */
+	ASSERT_EQ(edu_info(self->edu, &after), 0);
+	EXPECT_GE(after.invalidations, before.invalidations + 1);
+	EXPECT_EQ(after.kind, (uint32_t)EDU_P2P_UNMAPPED);
+	EXPECT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH),
+		  -ENODEV);
+	EXPECT_EQ(check(map, d.size, SEED), 0ULL);
+	/* The device goes on, in system memory. */
+	ASSERT_EQ(dumb_create(self->gpu, 256, 256, &e), 0);
+	gem_close(self->gpu, e.handle);
+
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
+	munmap(map, d.size);
+	close(fd);
+	gem_close(self->gpu, d.handle);
+	close(self->gpu);
+	self->gpu = -1;
+	vkms_remove(GPU);
+	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vkms-vram/%s",
+		 self->bar);
+	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+}
+
+TEST_HARNESS_MAIN
