@@ -61,6 +61,8 @@ static LIST_HEAD(vkms_pci_vrams);
  * @phys: the BAR's CPU physical address
  * @size: the BAR's size
  *
+ * Context: process context; takes vkms_pci_lock.
+ *
  * Returns: the BAR, to give back with vkms_pci_vram_release(); or an
  * ERR_PTR: -ENODEV when no ivshmem-plain device of that name is bound,
  * -EBUSY when another VKMS device has it.
@@ -89,6 +91,9 @@ struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
  * vkms_pci_vram_provider - the P2PDMA provider of a claimed BAR
  * @pv: the BAR
  *
+ * Context: any context, no lock: the device going away clears it, after
+ * revoking every export that could still map it.
+ *
  * Returns: the provider, or NULL once the device is gone.
  */
 struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv)
@@ -100,7 +105,10 @@ struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv)
  * vkms_pci_vram_release - give back a BAR vkms_pci_vram_claim() lent
  * @pv: the BAR
  *
- * Call when the VRAM is released, its CPU mapping gone.
+ * Call when the VRAM is released, its CPU mapping gone. Frees @pv when
+ * the device is gone already.
+ *
+ * Context: process context; takes vkms_pci_lock.
  */
 void vkms_pci_vram_release(struct vkms_pci_vram *pv)
 {

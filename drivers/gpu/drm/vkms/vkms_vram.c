@@ -717,6 +717,10 @@ EXPORT_SYMBOL_IF_KUNIT(vkms_vram_init);
  * The device lives on without VRAM. A buffer pinned in VRAM (scanned out,
  * or mapped by the kernel) cannot move: it is left where it was, and what
  * reads it after the BAR is gone reads whatever is there.
+ *
+ * Context: process context, from the PCI driver's remove() with
+ * vkms_pci_lock held; takes the P2P exporter's locks and the buffers'
+ * reservation locks, and waits for importers to unmap.
  */
 void vkms_vram_bar_gone(struct vkms_vram *vram)
 {
