@@ -307,13 +307,19 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 	struct drm_prime_p2p_attach *pa = to_pa(attach);
 	struct drm_prime_p2p_mapping *m, *tmp;
 
-	/* An importer that detaches with mappings left is buggy: clean up. */
-	if (WARN(pa->maps != pa->unmaps,
-		 "%s detached with %u maps and %u unmaps\n",
-		 dev_name(attach->dev), pa->maps, pa->unmaps)) {
+	/*
+	 * An importer that detaches with mappings or pins left is buggy: say
+	 * so, and release them, so that the buffer is neither left mapped nor
+	 * pinned for good.
+	 */
+	if (WARN(pa->maps != pa->unmaps || pa->pins,
+		 "%s detached with %u maps, %u unmaps and %u pins\n",
+		 dev_name(attach->dev), pa->maps, pa->unmaps, pa->pins)) {
 		dma_resv_lock(exp->obj->resv, NULL);
 		list_for_each_entry_safe(m, tmp, &pa->mappings, link)
 			unmap_one(exp, attach, m);
+		for (; pa->pins; pa->pins--)
+			ttm_bo_unpin(to_bo(exp));
 		dma_resv_unlock(exp->obj->resv);
 	}
 	kfree(pa);

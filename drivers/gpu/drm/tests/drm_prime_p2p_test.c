@@ -910,6 +910,94 @@ static void test_revoke(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * Importers that do not balance their calls: the helper warns once and
+ * cleans up, leaving the buffer neither mapped nor pinned. The mappings left
+ * behind are made through the ops, as the core makes them: one made through
+ * dma_buf_map_attachment() would leave DMABUF_DEBUG's copy of the table
+ * behind, which is the core's to free.
+ */
+static void test_unbalanced(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *dyn, *stat, *pin;
+	/* Mappings and pins left after each detach. */
+	struct {
+		struct fake_importer *imp;
+		int mapped;
+		unsigned int pins;
+	} left[] = { { .mapped = 1, .pins = 2 }, { .mapped = 0, .pins = 1 },
+		     { .mapped = 0, .pins = 0 } };
+	struct sg_table foreign = {}, *sgt;
+	unsigned int i;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_64K, true);
+	stat = fake_importer(test, "stat", DMA_BIT_MASK(64), SZ_64K, true);
+	pin = fake_importer(test, "pin", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_attach(stat, dmabuf, NULL), 0);
+	KUNIT_ASSERT_EQ(test, imp_attach(pin, dmabuf, &pinned_p2p_ops), 0);
+	left[0].imp = dyn;
+	left[1].imp = stat;
+	left[2].imp = pin;
+
+	/*
+	 * The static importer maps, pinning as the core does for it: in
+	 * system memory, which tells the dynamic one once and moves nothing
+	 * after. The dynamic one maps twice and unmaps once.
+	 */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dmabuf->ops->pin(stat->attach), 0);
+	sgt = dmabuf->ops->map_dma_buf(stat->attach, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
+	sgt = dmabuf->ops->map_dma_buf(dyn->attach, DMA_BIDIRECTIONAL);
+	KUNIT_EXPECT_NOT_ERR_OR_NULL(test, sgt);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(dyn));
+	imp_unmap(dyn);
+	KUNIT_EXPECT_EQ(test, dyn->invalidations, 1);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, imp_pin(pin), 0);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 2);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 2);
+
+	kunit_warning_suppress(test) {
+		/* A table the attachment was not given, an unpin too many. */
+		dma_resv_lock(dmabuf->resv, NULL);
+		dmabuf->ops->unmap_dma_buf(dyn->attach, &foreign,
+					   DMA_BIDIRECTIONAL);
+		dma_resv_unlock(dmabuf->resv);
+		imp_unpin(dyn);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 2);
+		KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 2);
+		KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 2);
+
+		/* Detached with a mapping, a pinned mapping, a pin left. */
+		for (i = 0; i < ARRAY_SIZE(left); i++) {
+			dma_buf_detach(dmabuf, left[i].imp->attach);
+			left[i].imp->attach = NULL;
+			KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 3 + i);
+			KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped),
+					left[i].mapped);
+			KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, left[i].pins);
+		}
+	}
+
+	/* A balanced importer detaches without a warning. */
+	kunit_warning_suppress(test) {
+		KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+		KUNIT_EXPECT_NOT_ERR_OR_NULL(test, imp_map(dyn));
+		imp_detach(dyn);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 0);
+	}
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+}
+
 /* Segment limits: entries split at the importer's maximum, no further. */
 static void test_segments(struct kunit *test)
 {
@@ -1616,6 +1704,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_evict_pressure),
 	KUNIT_CASE(test_vmap_pins),
 	KUNIT_CASE(test_revoke),
+	KUNIT_CASE(test_unbalanced),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_ranges),
 	KUNIT_CASE(test_tiny_segments),
