@@ -34,6 +34,10 @@ FIXTURE(pci) {
 	const char *expect;
 	char bar[32];			/* the ivshmem device's PCI name */
 	uint64_t bar_start, bar_end;	/* its BAR 2 */
+	/* The buffer edu imports: in VRAM, mapped by the CPU, its dma-buf. */
+	struct dumb d;
+	uint32_t *map;
+	int fd;
 };
 
 /* The first ivshmem-plain device bound to VKMS's vkms-vram driver. */
@@ -81,6 +85,7 @@ FIXTURE_SETUP(pci)
 {
 	self->gpu = -1;
 	self->edu = -1;
+	self->fd = -1;
 	self->expect = getenv("TOPOLOGY_EXPECT");
 	ASSERT_NE(self->expect, NULL) TH_LOG("not booted with a topology");
 	ASSERT_EQ(find_bar(self->bar, sizeof(self->bar), &self->bar_start,
@@ -98,8 +103,23 @@ FIXTURE_SETUP(pci)
 	ASSERT_GE(self->gpu, 0);
 }
 
+/* Let go of the buffer bar_import() made, as far as it got. */
+static void release_buffer(struct _test_data_pci *self)
+{
+	if (self->map)
+		munmap(self->map, self->d.size);
+	self->map = NULL;
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
+	if (self->gpu >= 0 && self->d.handle)
+		gem_close(self->gpu, self->d.handle);
+	self->d.handle = 0;
+}
+
 FIXTURE_TEARDOWN(pci)
 {
+	release_buffer(self);
 	if (self->edu >= 0)
 		close(self->edu);
 	if (self->gpu >= 0)
@@ -129,26 +149,6 @@ static const char *kind_name(uint32_t kind)
 	default:
 		return "no mapping";
 	}
-}
-
-/* A 4 MiB buffer in VRAM on the BAR, filled from the CPU; its dma-buf. */
-static int bar_buffer(struct __test_metadata *_metadata,
-		      struct _test_data_pci *self, struct dumb *d, uint32_t **map)
-{
-	struct export_info info;
-	int fd = -1;
-
-	EXPECT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, d), 0);
-	*map = dumb_map(self->gpu, d);
-	EXPECT_NE(*map, NULL);
-	if (!*map)
-		return -1;
-	fill(*map, d->size, SEED);
-	EXPECT_EQ(drmPrimeHandleToFD(self->gpu, d->handle,
-				     DRM_CLOEXEC | DRM_RDWR, &fd), 0);
-	EXPECT_EQ(export_info(GPU, fd, &info), 0);
-	EXPECT_STREQ(info.placement, "device");
-	return fd;
 }
 
 static int edu_import(int edu, int fd)
@@ -183,6 +183,30 @@ static int edu_info(int edu, struct edu_p2p_info *info)
 	return ioctl(edu, EDU_P2P_INFO, info) ? -errno : 0;
 }
 
+/*
+ * A 4 MiB buffer in VRAM on the BAR, filled from the CPU, imported by edu;
+ * with @before, edu has read from it once, and @before is what it says.
+ */
+static void bar_import(struct __test_metadata *_metadata,
+		       struct _test_data_pci *self, struct edu_p2p_info *before)
+{
+	struct export_info info;
+
+	ASSERT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, &self->d), 0);
+	self->map = dumb_map(self->gpu, &self->d);
+	ASSERT_NE(self->map, NULL);
+	fill(self->map, self->d.size, SEED);
+	ASSERT_EQ(drmPrimeHandleToFD(self->gpu, self->d.handle,
+				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
+	EXPECT_STREQ(info.placement, "device");
+	ASSERT_EQ(edu_import(self->edu, self->fd), 0);
+	if (!before)
+		return;
+	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_info(self->edu, before), 0);
+}
+
 /* The expected bytes of the pattern fill() wrote, at @offset. */
 static void expected(uint8_t *out, uint64_t offset, uint32_t len)
 {
@@ -196,7 +220,7 @@ static void expected(uint8_t *out, uint64_t offset, uint32_t len)
 
 /* Check what the exporter and edu say of the live mapping. */
 static void check_mapping(struct __test_metadata *_metadata,
-			  struct _test_data_pci *self, int fd)
+			  struct _test_data_pci *self)
 {
 	struct export_info info;
 	struct edu_p2p_info ei;
@@ -204,7 +228,7 @@ static void check_mapping(struct __test_metadata *_metadata,
 	const char *line;
 
 	ASSERT_EQ(edu_info(self->edu, &ei), 0);
-	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
 	show("the export while edu has it mapped", &info);
 	line = attach_line(&info, "edu_p2p");
 	ASSERT_NE(line, NULL) TH_LOG("%s", info.text);
@@ -243,14 +267,9 @@ static const uint64_t offsets[] = { 0, (1 << 20) + 100, (4 << 20) - 4096 };
 TEST_F(pci, device_reads)
 {
 	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
-	uint32_t *map;
-	struct dumb d;
 	unsigned int i;
-	int fd;
 
-	fd = bar_buffer(_metadata, self, &d, &map);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	bar_import(_metadata, self, NULL);
 	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
 		memset(got, 0, sizeof(got));
 		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
@@ -262,40 +281,31 @@ TEST_F(pci, device_reads)
 			TH_LOG("edu read wrong bytes at offset %llu",
 			       (unsigned long long)offsets[i]);
 	}
-	check_mapping(_metadata, self, fd);
-	munmap(map, d.size);
-	close(fd);
-	gem_close(self->gpu, d.handle);
+	check_mapping(_metadata, self);
 }
 
 /* What edu's DMA engine writes, the CPU reads from VRAM. */
 TEST_F(pci, device_writes)
 {
 	uint8_t buf[EDU_P2P_BUF_SIZE], want[EDU_P2P_BUF_SIZE];
-	uint32_t *map;
-	struct dumb d;
+	uint8_t *map;
 	unsigned int i;
-	int fd;
 
-	fd = bar_buffer(_metadata, self, &d, &map);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(edu_import(self->edu, fd), 0);
+	bar_import(_metadata, self, NULL);
+	map = (uint8_t *)self->map;
 	for (i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(i * 7 + 3);
 	ASSERT_EQ(edu_scratch(self->edu, buf, sizeof(buf), true), 0);
 	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(buf), EDU_P2P_SCRATCH,
 			  EDU_P2P_DMABUF), 0);
-	check_mapping(_metadata, self, fd);
+	check_mapping(_metadata, self);
 	/* The CPU's view of the buffer, wherever it is now. */
-	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1], buf, sizeof(buf)), 0);
+	EXPECT_EQ(memcmp(map + offsets[1], buf, sizeof(buf)), 0);
 	/* And nothing else moved: the bytes on either side are the pattern. */
 	expected(want, offsets[1] - 64, 64);
-	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1] - 64, want, 64), 0);
+	EXPECT_EQ(memcmp(map + offsets[1] - 64, want, 64), 0);
 	expected(want, offsets[1] + sizeof(buf), 64);
-	EXPECT_EQ(memcmp((uint8_t *)map + offsets[1] + sizeof(buf), want, 64), 0);
-	munmap(map, d.size);
-	close(fd);
-	gem_close(self->gpu, d.handle);
+	EXPECT_EQ(memcmp(map + offsets[1] + sizeof(buf), want, 64), 0);
 }
 
 /*
@@ -307,16 +317,10 @@ TEST_F(pci, evict_while_mapped)
 	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
 	struct edu_p2p_info before, after;
 	struct export_info info;
-	struct dumb d, fill_bufs[5];
+	struct dumb fill_bufs[5];
 	unsigned int i, made = 0;
-	uint32_t *map;
-	int fd;
 
-	fd = bar_buffer(_metadata, self, &d, &map);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(edu_import(self->edu, fd), 0);
-	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
-	ASSERT_EQ(edu_info(self->edu, &before), 0);
+	bar_import(_metadata, self, &before);
 	EXPECT_EQ(before.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
 		  p2p_expected(self->expect) ? (uint32_t)EDU_P2P_PEER :
 		  (uint32_t)EDU_P2P_PAGES);
@@ -334,7 +338,7 @@ TEST_F(pci, evict_while_mapped)
 		munmap(p, fill_bufs[i].size);
 	}
 	EXPECT_EQ(made, ARRAY_SIZE(fill_bufs));
-	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
 	show("after 20 MiB of new buffers in 16 MiB of VRAM", &info);
 	EXPECT_STREQ(info.placement, "system");
 	ASSERT_EQ(edu_info(self->edu, &after), 0);
@@ -353,16 +357,13 @@ TEST_F(pci, evict_while_mapped)
 	EXPECT_EQ(after.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
 		  (uint32_t)EDU_P2P_PAGES);
 	EXPECT_EQ(after.maps, before.maps + (p2p_expected(self->expect) ? 1 : 0));
-	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
 	EXPECT_NE(strstr(info.text, " kind=pages "), NULL) TH_LOG("%s", info.text);
 	EXPECT_FALSE(after.first_dma >= self->bar_start &&
 		     after.first_dma <= self->bar_end);
 
 	for (i = 0; i < made; i++)
 		gem_close(self->gpu, fill_bufs[i].handle);
-	munmap(map, d.size);
-	close(fd);
-	gem_close(self->gpu, d.handle);
 }
 
 /*
@@ -372,16 +373,11 @@ TEST_F(pci, evict_while_mapped)
 TEST_F(pci, revoke_device)
 {
 	struct edu_p2p_info before, after;
-	uint32_t *map;
-	struct dumb d;
-	int fd;
 
-	fd = bar_buffer(_metadata, self, &d, &map);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(edu_import(self->edu, fd), 0);
-	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
-	ASSERT_EQ(edu_info(self->edu, &before), 0);
-	munmap(map, d.size);
+	bar_import(_metadata, self, &before);
+	/* The CPU's mapping holds the DRM file open: the device stays. */
+	munmap(self->map, self->d.size);
+	self->map = NULL;
 	close(self->gpu);
 	self->gpu = -1;
 	vkms_remove(GPU);
@@ -392,7 +388,6 @@ TEST_F(pci, revoke_device)
 	EXPECT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH),
 		  -ENODEV);
 	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
-	close(fd);
 }
 
 /*
@@ -404,16 +399,10 @@ TEST_F(pci, revoke_device)
 TEST_F(pci, unplug_bar)
 {
 	struct edu_p2p_info before, after;
-	struct dumb d, e = { 0 };
+	struct dumb e = { 0 };
 	char path[PATH_MAX];
-	uint32_t *map;
-	int fd;
 
-	fd = bar_buffer(_metadata, self, &d, &map);
-	ASSERT_GE(fd, 0);
-	ASSERT_EQ(edu_import(self->edu, fd), 0);
-	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
-	ASSERT_EQ(edu_info(self->edu, &before), 0);
+	bar_import(_metadata, self, &before);
 
 	snprintf(path, sizeof(path), PCI_DEVS "/%s/remove", self->bar);
 	ASSERT_EQ(write_file(path, "1"), 0);
@@ -424,15 +413,13 @@ TEST_F(pci, unplug_bar)
 	EXPECT_EQ(after.kind, (uint32_t)EDU_P2P_UNMAPPED);
 	EXPECT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH),
 		  -ENODEV);
-	EXPECT_EQ(check(map, d.size, SEED), 0ULL);
+	EXPECT_EQ(check(self->map, self->d.size, SEED), 0ULL);
 	/* The device goes on, in system memory. */
 	ASSERT_EQ(dumb_create(self->gpu, 256, 256, &e), 0);
 	gem_close(self->gpu, e.handle);
 
 	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
-	munmap(map, d.size);
-	close(fd);
-	gem_close(self->gpu, d.handle);
+	release_buffer(self);
 	close(self->gpu);
 	self->gpu = -1;
 	vkms_remove(GPU);
