@@ -357,6 +357,34 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 }
 
 /*
+ * Pressure on a device's VRAM: up to @max new 4 MiB dumb buffers on @drm
+ * into @hogs, each placed in VRAM as it is made, evicting what can move.
+ * With @watch >= 0, a dma-buf the device @name exported, stop once that
+ * buffer is in system memory. Returns how many buffers were made; fewer
+ * than @max when one could not be made or the watched buffer moved.
+ */
+static inline int vram_press(int drm, struct dumb *hogs, int max,
+			     const char *name, int watch)
+{
+	struct export_info info;
+	int n = 0;
+
+	while (n < max && !dumb_create(drm, 1024, 1024, &hogs[n])) {
+		n++;
+		if (watch >= 0 && !export_info(name, watch, &info) &&
+		    !strcmp(info.placement, "system"))
+			break;
+	}
+	return n;
+}
+
+static inline void vram_press_end(int drm, struct dumb *hogs, int n)
+{
+	while (n--)
+		gem_close(drm, hogs[n].handle);
+}
+
+/*
  * With P2P_SHOW set in the environment (the demonstration), print an
  * export's view as TAP comments, headed by @what.
  */

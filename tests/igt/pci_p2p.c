@@ -317,8 +317,8 @@ TEST_F(pci, evict_while_mapped)
 	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
 	struct edu_p2p_info before, after;
 	struct export_info info;
-	struct dumb fill_bufs[5];
-	unsigned int i, made = 0;
+	struct dumb hogs[5];
+	int made;
 
 	bar_import(_metadata, self, &before);
 	EXPECT_EQ(before.kind, iova(self) ? (uint32_t)EDU_P2P_IOVA :
@@ -326,18 +326,8 @@ TEST_F(pci, evict_while_mapped)
 		  (uint32_t)EDU_P2P_PAGES);
 
 	/* 20 MiB of new buffers into 16 MiB of VRAM. */
-	for (i = 0; i < ARRAY_SIZE(fill_bufs); i++) {
-		uint32_t *p;
-
-		if (dumb_create(self->gpu, BUF_W, BUF_H, &fill_bufs[i]))
-			break;
-		made++;
-		p = dumb_map(self->gpu, &fill_bufs[i]);
-		ASSERT_NE(p, NULL);
-		memset(p, i, fill_bufs[i].size);
-		munmap(p, fill_bufs[i].size);
-	}
-	EXPECT_EQ(made, ARRAY_SIZE(fill_bufs));
+	made = vram_press(self->gpu, hogs, ARRAY_SIZE(hogs), NULL, -1);
+	EXPECT_EQ(made, (int)ARRAY_SIZE(hogs));
 	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
 	show("after 20 MiB of new buffers in 16 MiB of VRAM", &info);
 	EXPECT_STREQ(info.placement, "system");
@@ -362,8 +352,7 @@ TEST_F(pci, evict_while_mapped)
 	EXPECT_FALSE(after.first_dma >= self->bar_start &&
 		     after.first_dma <= self->bar_end);
 
-	for (i = 0; i < made; i++)
-		gem_close(self->gpu, fill_bufs[i].handle);
+	vram_press_end(self->gpu, hogs, made);
 }
 
 /*

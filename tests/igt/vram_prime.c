@@ -311,25 +311,6 @@ TEST_F(share, udmabuf_to_vkms)
 	close(memfd);
 }
 
-/* Fill gpu0's VRAM with new buffers until @fd's buffer leaves it. */
-static int press(struct _test_data_share *self, int fd, struct dumb *hogs, int max,
-		 int *n)
-{
-	struct export_info info;
-
-	for (*n = 0; *n < max; (*n)++) {
-		if (dumb_create(self->gpu0, 1024, 1024, &hogs[*n]))
-			return -errno;
-		if (export_info(GPU0, fd, &info))
-			return -EIO;
-		if (!strcmp(info.placement, "system")) {
-			(*n)++;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /*
  * Pressure on gpu0's VRAM evicts the shared buffer: its dynamic importer is
  * told (counted per attachment) and the content survives the move. Scanned
@@ -344,10 +325,9 @@ TEST_F(share, evict_while_imported)
 	unsigned int inval = 0;
 	const char *a;
 	uint32_t *p;
-	int fd, n = 0, i, got;
+	int fd, n = 0, got;
 	uint32_t *cpu;
 
-	memset(hogs, 0, sizeof(hogs));
 	fd = vram_buffer(_metadata, self, &d, 0xe51c7);
 	ASSERT_GE(fd, 0);
 	ASSERT_EQ(drmPrimeFDToHandle(self->gpu1, fd, &handle), 0);
@@ -364,12 +344,12 @@ TEST_F(share, evict_while_imported)
 	errno = 0;
 	EXPECT_NE(drmPrimeFDToHandle(self->vgem, fd, &vh), 0);
 	EXPECT_EQ(errno, EBUSY);
-	EXPECT_EQ(press(self, fd, hogs, 8, &n), 0);
+	n = vram_press(self->gpu0, hogs, ARRAY_SIZE(hogs), GPU0, fd);
+	EXPECT_EQ(n, (int)ARRAY_SIZE(hogs));
 	ASSERT_EQ(export_info(GPU0, fd, &info), 0);
 	EXPECT_STREQ(info.placement, "device");
 	EXPECT_EQ(info.invalidations, 0U);
-	for (i = 0; i < n; i++)
-		gem_close(self->gpu0, hogs[i].handle);
+	vram_press_end(self->gpu0, hogs, n);
 
 	/*
 	 * Off the screen, the same pressure evicts it and gpu1 is told. A CPU
@@ -383,7 +363,7 @@ TEST_F(share, evict_while_imported)
 	cpu = mmap(NULL, d.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	ASSERT_NE(cpu, MAP_FAILED);
 	EXPECT_EQ(check(cpu, d.size, 0xe51c7), 0ULL);
-	ASSERT_EQ(press(self, fd, hogs, 8, &n), 1);
+	n = vram_press(self->gpu0, hogs, ARRAY_SIZE(hogs), GPU0, fd);
 	EXPECT_EQ(check(cpu, d.size, 0xe51c7), 0ULL);
 	fill(cpu, d.size, 0x7c5e);
 	munmap(cpu, d.size);
@@ -409,8 +389,7 @@ TEST_F(share, evict_while_imported)
 
 	drmModeSetCrtc(self->gpu1, self->crtc, 0, 0, 0, NULL, 0, NULL);
 	drmModeRmFB(self->gpu1, fb);
-	for (i = 0; i < n; i++)
-		gem_close(self->gpu0, hogs[i].handle);
+	vram_press_end(self->gpu0, hogs, n);
 	gem_close(self->gpu1, handle);
 	close(fd);
 	gem_close(self->gpu0, d.handle);

@@ -293,9 +293,9 @@ TEST_F(cap, capture)
 TEST_F(cap, pin_blocks_eviction)
 {
 	struct export_info before, after;
-	struct dumb d, fill[8];
-	unsigned int i, made = 0;
+	struct dumb d, hogs[8];
 	uint32_t used;
+	int made;
 	uint8_t *map;
 	int fd;
 
@@ -308,18 +308,8 @@ TEST_F(cap, pin_blocks_eviction)
 	check_mapped(_metadata, variant, &before);
 
 	/* 8 x 4 MiB into 16 MiB of VRAM: whatever can move, moves. */
-	for (i = 0; i < ARRAY_SIZE(fill); i++) {
-		uint8_t *p;
-
-		if (dumb_create(self->gpu, 1024, 1024, &fill[i]))
-			break;
-		made++;
-		p = dumb_map(self->gpu, &fill[i]);
-		ASSERT_NE(p, NULL);
-		memset(p, i, fill[i].size);
-		munmap(p, fill[i].size);
-	}
-	EXPECT_EQ(made, ARRAY_SIZE(fill));
+	made = vram_press(self->gpu, hogs, ARRAY_SIZE(hogs), NULL, -1);
+	EXPECT_EQ(made, (int)ARRAY_SIZE(hogs));
 
 	ASSERT_EQ(export_info(GPU, fd, &after), 0);
 	show("after 32 MiB of buffers went into 16 MiB of VRAM", &after);
@@ -330,8 +320,7 @@ TEST_F(cap, pin_blocks_eviction)
 	EXPECT_EQ(memcmp(map, self->ref, self->fmt.fmt.pix.sizeimage), 0);
 
 	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_DMABUF, 0), 0);
-	for (i = 0; i < made; i++)
-		gem_close(self->gpu, fill[i].handle);
+	vram_press_end(self->gpu, hogs, made);
 	munmap(map, d.size);
 	close(fd);
 	gem_close(self->gpu, d.handle);
