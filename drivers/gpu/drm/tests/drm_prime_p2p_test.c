@@ -911,6 +911,44 @@ static void test_revoke(struct kunit *test)
 }
 
 /*
+ * Revoke with a static importer's mapping outstanding: it has no way to be
+ * told, so revoke waits out its timeout and returns; the mapping, and the
+ * pin the core took for it, stay valid, naming the same bytes, until the
+ * importer unmaps; then nothing of them is left and it cannot map again.
+ */
+static void test_revoke_static(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned long t0;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x5e);
+	imp = fake_importer(test, "static", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, NULL), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, HZ / 10);
+	KUNIT_EXPECT_GE(test, jiffies - t0, HZ / 10);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	expect_contents(test, imp, imp->sgt, SZ_256K, 0x5e);
+
+	imp_unmap(imp);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(imp), ERR_PTR(-ENODEV));
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/*
  * Importers that do not balance their calls: the helper warns once and
  * cleans up, leaving the buffer neither mapped nor pinned. The mappings left
  * behind are made through the ops, as the core makes them: one made through
@@ -1704,6 +1742,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_evict_pressure),
 	KUNIT_CASE(test_vmap_pins),
 	KUNIT_CASE(test_revoke),
+	KUNIT_CASE(test_revoke_static),
 	KUNIT_CASE(test_unbalanced),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_ranges),
