@@ -9,6 +9,8 @@
  * addresses an exporter gave. Built only for the test guest.
  *
  * One user at a time, through /dev/edu_p2p (tests/kmod/edu_p2p_uapi.h).
+ * An open file keeps the driver's state alive: once the device is gone
+ * (unbound or unplugged) its calls fail with -ENODEV.
  * Every transfer runs under the dma-buf's reservation lock with a live
  * mapping, so an exporter's invalidation (taken under the same lock) can
  * never race a transfer: after it, no DMA reaches the old addresses.
@@ -20,6 +22,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/iopoll.h>
+#include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -49,11 +52,15 @@ MODULE_IMPORT_NS("DMA_BUF");
 #define EDU_CHUNK		2048
 
 struct edu_p2p {
+	/* held by the bound device and by each open file */
+	struct kref ref;
 	struct pci_dev *pdev;
 	void __iomem *mmio;
 	struct miscdevice misc;
 	/* serialises users of the device and protects what follows */
 	struct mutex lock;
+	/* removed: the device, its registers and scratch buffer are gone */
+	bool gone;
 	void *scratch;
 	dma_addr_t scratch_dma;
 	struct dma_buf *dmabuf;
@@ -288,10 +295,30 @@ static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 	return 0;
 }
 
-static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static void edu_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct edu_p2p, ref));
+}
+
+static void edu_put(void *edu)
+{
+	kref_put(&((struct edu_p2p *)edu)->ref, edu_free);
+}
+
+/* misc_open() holds the misc lock: remove() cannot have run yet. */
+static int edu_open(struct inode *inode, struct file *file)
 {
 	struct edu_p2p *edu = container_of(file->private_data, struct edu_p2p,
 					   misc);
+
+	kref_get(&edu->ref);
+	file->private_data = edu;
+	return 0;
+}
+
+static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct edu_p2p *edu = file->private_data;
 	void __user *uarg = (void __user *)arg;
 	union {
 		struct edu_p2p_import import;
@@ -308,6 +335,10 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return -EFAULT;
 
 	mutex_lock(&edu->lock);
+	if (edu->gone) {
+		mutex_unlock(&edu->lock);
+		return -ENODEV;
+	}
 	switch (cmd) {
 	case EDU_P2P_IMPORT:
 		ret = edu_import(edu, &u.import);
@@ -348,17 +379,18 @@ static long edu_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 
 static int edu_release(struct inode *inode, struct file *file)
 {
-	struct edu_p2p *edu = container_of(file->private_data, struct edu_p2p,
-					   misc);
+	struct edu_p2p *edu = file->private_data;
 
 	mutex_lock(&edu->lock);
 	edu_release_buf(edu);
 	mutex_unlock(&edu->lock);
+	edu_put(edu);
 	return 0;
 }
 
 static const struct file_operations edu_fops = {
 	.owner = THIS_MODULE,
+	.open = edu_open,
 	.unlocked_ioctl = edu_ioctl,
 	.release = edu_release,
 };
@@ -369,11 +401,16 @@ static int edu_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	struct edu_p2p *edu;
 	int ret;
 
-	edu = devm_kzalloc(dev, sizeof(*edu), GFP_KERNEL);
+	edu = kzalloc_obj(*edu);
 	if (!edu)
 		return -ENOMEM;
+	kref_init(&edu->ref);
 	edu->pdev = pdev;
 	mutex_init(&edu->lock);
+	/* The device's reference, dropped after remove(). */
+	ret = devm_add_action_or_reset(dev, edu_put, edu);
+	if (ret)
+		return ret;
 
 	ret = pcim_enable_device(pdev);
 	if (ret)
@@ -410,9 +447,11 @@ static void edu_remove(struct pci_dev *pdev)
 {
 	struct edu_p2p *edu = pci_get_drvdata(pdev);
 
+	/* No new opens; files still open fail from here on. */
 	misc_deregister(&edu->misc);
 	mutex_lock(&edu->lock);
 	edu_release_buf(edu);
+	edu->gone = true;
 	mutex_unlock(&edu->lock);
 }
 
