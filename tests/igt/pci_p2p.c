@@ -13,7 +13,7 @@
  *
  * What the CPU wrote the device reads and the reverse; eviction while edu
  * holds a mapping; revocation by removing the VKMS device and by removing
- * the ivshmem device.
+ * the ivshmem device; the importer going away under its mapping.
  *
  * Copyright 2026 The drm-p2p authors
  */
@@ -28,6 +28,7 @@
 #define BUF_H		1024	/* 4 MiB */
 #define SEED		0x9e3779b9U
 #define PCI_DEVS	"/sys/bus/pci/devices"
+#define PCI_DRVS	"/sys/bus/pci/drivers"
 
 FIXTURE(pci) {
 	int gpu, edu;
@@ -40,15 +41,16 @@ FIXTURE(pci) {
 	int fd;
 };
 
-/* The first ivshmem-plain device bound to VKMS's vkms-vram driver. */
-static int find_bar(char *name, size_t len, uint64_t *start, uint64_t *end)
+/* The PCI name of the first device bound to @driver. */
+static int bound_device(const char *driver, char *name, size_t len)
 {
-	DIR *dir = opendir("/sys/bus/pci/drivers/vkms-vram");
+	char path[PATH_MAX];
 	struct dirent *e;
-	char path[PATH_MAX], line[256];
-	FILE *f;
-	int i, err = -ENOENT;
+	int err = -ENOENT;
+	DIR *dir;
 
+	snprintf(path, sizeof(path), PCI_DRVS "/%s", driver);
+	dir = opendir(path);
 	while (dir && err && (e = readdir(dir))) {
 		if (!strchr(e->d_name, ':'))
 			continue;
@@ -59,6 +61,17 @@ static int find_bar(char *name, size_t len, uint64_t *start, uint64_t *end)
 	}
 	if (dir)
 		closedir(dir);
+	return err;
+}
+
+/* The first ivshmem-plain device bound to VKMS's vkms-vram driver. */
+static int find_bar(char *name, size_t len, uint64_t *start, uint64_t *end)
+{
+	char path[PATH_MAX], line[256];
+	FILE *f;
+	int i, err;
+
+	err = bound_device("vkms-vram", name, len);
 	if (err)
 		return err;
 	snprintf(path, sizeof(path), PCI_DEVS "/%s/resource", name);
@@ -413,9 +426,48 @@ TEST_F(pci, unplug_bar)
 	self->gpu = -1;
 	vkms_remove(GPU);
 	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/vkms-vram/%s",
-		 self->bar);
+	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
 	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+}
+
+/*
+ * The importer goes away under its mapping (edu's driver unbound): its
+ * remove() unmaps and detaches, the exporter is left with no attachment and
+ * the buffer where it was; the file still open fails with ENODEV. Bound
+ * again, edu imports and reads the buffer as before.
+ */
+TEST_F(pci, importer_gone)
+{
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	struct edu_p2p_info before, info;
+	struct export_info ei;
+	char edu[32];
+
+	bar_import(_metadata, self, &before);
+	ASSERT_EQ(bound_device("edu_p2p", edu, sizeof(edu)), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &ei), 0);
+	ASSERT_NE(attach_line(&ei, "edu_p2p"), NULL);
+
+	ASSERT_EQ(write_file(PCI_DRVS "/edu_p2p/unbind", edu), 0);
+	ASSERT_EQ(export_info(GPU, self->fd, &ei), 0);
+	EXPECT_EQ(attach_line(&ei, "edu_p2p"), NULL) TH_LOG("%s", ei.text);
+	EXPECT_STREQ(ei.placement, p2p_expected(self->expect) ? "device" :
+		     "system");
+	EXPECT_EQ(edu_info(self->edu, &info), -ENODEV);
+	EXPECT_EQ(edu_import(self->edu, self->fd), -ENODEV);
+	close(self->edu);
+	self->edu = -1;
+
+	ASSERT_EQ(write_file(PCI_DRVS "/edu_p2p/bind", edu), 0);
+	self->edu = open("/dev/edu_p2p", O_RDWR | O_CLOEXEC);
+	ASSERT_GE(self->edu, 0);
+	ASSERT_EQ(edu_import(self->edu, self->fd), 0);
+	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_DMABUF,
+			  EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+	expected(want, offsets[1], sizeof(want));
+	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0);
+	check_mapping(_metadata, self);
 }
 
 TEST_HARNESS_MAIN
