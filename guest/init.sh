@@ -18,6 +18,7 @@ mount -t debugfs debugfs /sys/kernel/debug
 mount -t configfs configfs /sys/kernel/config
 mount --bind $P/modules /usr/lib/modules
 mkdir -p $OUT
+: > $P/up	# what the host's boot watchdog waits for
 say "guest up: $(uname -r), $(nproc) cpus, phases: $PHASES${VRAM_SIZE:+, VKMS VRAM $VRAM_SIZE (p2p: $P2P_POLICY)}"
 
 # Two VKMS devices model two GPUs: the default one and "second", made through
