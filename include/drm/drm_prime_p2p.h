@@ -107,6 +107,37 @@ struct drm_prime_p2p_funcs {
 	void (*unmap_ranges)(struct dma_buf_attachment *attach,
 			     struct sg_table *sgt,
 			     enum dma_data_direction dir);
+
+	/**
+	 * @pinned_p2p: Device memory may also be given to importers that
+	 * cannot be told to drop their mappings (no
+	 * &dma_buf_attach_ops.invalidate_mappings: RDMA's pinned umem, a
+	 * pinning V4L2 importer). Set it only when the device memory stays
+	 * valid for as long as any export of the device lives, not just until
+	 * drm_prime_p2p_revoke(): memory freed with the last reference to the
+	 * device, as RAM-backed virtual VRAM is. By default such importers
+	 * get system memory, as VFIO gives device memory only to revocable
+	 * importers, so that no importer holds a mapping of device memory
+	 * after the driver released it at removal.
+	 */
+	bool pinned_p2p;
+};
+
+/**
+ * struct drm_prime_p2p_object - the P2P exporter's link from a buffer object
+ *	to its exports
+ *
+ * Embedded in the driver's buffer object, zero-initialised, and passed to
+ * drm_prime_p2p_export() and drm_prime_p2p_move_notify(). The helper finds
+ * the object's live exports through it, not through &drm_gem_object.dma_buf:
+ * the GEM core clears that when the last handle of the object is closed,
+ * while the dma-buf lives on in its file descriptors and its importers,
+ * which must still be told when the buffer moves.
+ */
+struct drm_prime_p2p_object {
+	/* private: */
+	/* The object's live exports; under the object's reservation lock. */
+	struct hlist_head exports;
 };
 
 /**
@@ -130,7 +161,13 @@ struct drm_prime_p2p_device {
 	bool revoked;
 	/** @mapped: importer mappings outstanding, across all exports */
 	atomic_t mapped;
-	/** @unmapped: woken when @mapped drops */
+	/**
+	 * @device_mapped: those of @mapped that map device memory: what
+	 * drm_prime_p2p_revoke() waits for (system memory pages do not go
+	 * away with the device)
+	 */
+	atomic_t device_mapped;
+	/** @unmapped: woken when @device_mapped drops to zero */
 	wait_queue_head_t unmapped;
 	/** @debugfs: the device's directory in drm_prime_p2p/ of debugfs */
 	struct dentry *debugfs;
@@ -142,6 +179,7 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p);
 
 struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
+				     struct drm_prime_p2p_object *pobj,
 				     struct drm_gem_object *obj, int flags);
 struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
 						      struct dma_buf *dma_buf);
@@ -149,7 +187,8 @@ bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf);
 struct drm_gem_object *
 drm_prime_p2p_exported_object(const struct dma_buf *dma_buf);
 
-bool drm_prime_p2p_move_notify(struct ttm_buffer_object *bo,
+bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
+			       struct ttm_buffer_object *bo,
 			       const struct ttm_resource *new_mem);
 void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 			  unsigned long timeout);

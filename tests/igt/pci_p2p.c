@@ -18,6 +18,7 @@
  * Copyright 2026 The drm-p2p authors
  */
 #include <inttypes.h>
+#include <time.h>
 
 #include "drm_p2p_test.h"
 #include "edu_p2p_uapi.h"
@@ -273,6 +274,32 @@ static void check_mapping(struct __test_metadata *_metadata,
 	}
 }
 
+/* DMA_BUF_IOCTL_SYNC on dma-buf @fd; 0 or -errno. */
+static int dmabuf_sync(int fd, uint64_t flags)
+{
+	struct dma_buf_sync sync = { .flags = flags };
+
+	return ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync) ? -errno : 0;
+}
+
+/*
+ * In a guest booted with swiotlb=force every streaming DMA mapping is
+ * bounced: make sure edu's were (the pool's high-water mark), so that a
+ * pass there means the bounce buffers were synced, not bypassed.
+ */
+static void swiotlb_used(struct __test_metadata *_metadata)
+{
+	char cmdline[1024] = "", buf[32] = "";
+
+	read_file("/proc/cmdline", cmdline, sizeof(cmdline));
+	if (!strstr(cmdline, "swiotlb=force"))
+		return;
+	ASSERT_EQ(read_file("/sys/kernel/debug/swiotlb/io_tlb_used_hiwater",
+			    buf, sizeof(buf)), 0);
+	printf("# swiotlb=force: bounce buffer slots used at most: %s", buf);
+	EXPECT_GT(strtoul(buf, NULL, 10), 0UL);
+}
+
 /* Offsets that start, straddle pages in the middle of, and end the buffer. */
 static const uint64_t offsets[] = { 0, (1 << 20) + 100, (4 << 20) - 4096 };
 
@@ -312,13 +339,23 @@ TEST_F(pci, device_writes)
 	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(buf), EDU_P2P_SCRATCH,
 			  EDU_P2P_DMABUF), 0);
 	check_mapping(_metadata, self);
-	/* The CPU's view of the buffer, wherever it is now. */
-	EXPECT_EQ(memcmp(map + offsets[1], buf, sizeof(buf)), 0);
+	/*
+	 * The CPU's view of the buffer, wherever it is now, inside a CPU
+	 * access of the dma-buf: where edu's DMA is bounced (swiotlb), that
+	 * is where the exporter copies what edu wrote back to the pages.
+	 */
+	ASSERT_EQ(dmabuf_sync(self->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		  0);
+	EXPECT_EQ(memcmp(map + offsets[1], buf, sizeof(buf)), 0)
+		TH_LOG("the CPU does not see what edu wrote");
 	/* And nothing else moved: the bytes on either side are the pattern. */
 	expected(want, offsets[1] - 64, 64);
 	EXPECT_EQ(memcmp(map + offsets[1] - 64, want, 64), 0);
 	expected(want, offsets[1] + sizeof(buf), 64);
 	EXPECT_EQ(memcmp(map + offsets[1] + sizeof(buf), want, 64), 0);
+	ASSERT_EQ(dmabuf_sync(self->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ),
+		  0);
+	swiotlb_used(_metadata);
 }
 
 /*
@@ -428,6 +465,148 @@ TEST_F(pci, unplug_bar)
 	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
 	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
 	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * A pinning importer (edu as RDMA's pinned umem is: no invalidate_mappings,
+ * pinned and mapped until it lets go) and the removal of the PCI device
+ * behind VRAM. The BAR goes with the device, and such an importer cannot
+ * be told to let go of it: the exporter gives it system memory (the buffer
+ * moves there when it pins), so removal neither waits for it nor leaves it
+ * a mapping of the released BAR, and its mapping stays valid afterwards.
+ */
+TEST_F(pci, unplug_bar_pinned)
+{
+	struct edu_p2p_import req = { .flags = EDU_P2P_IMPORT_PINNED };
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	struct edu_p2p_info before, after;
+	struct export_info info;
+	char path[PATH_MAX];
+	const char *line;
+	double t0, secs;
+
+	ASSERT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, &self->d), 0);
+	self->map = dumb_map(self->gpu, &self->d);
+	ASSERT_NE(self->map, NULL);
+	fill(self->map, self->d.size, SEED);
+	ASSERT_EQ(drmPrimeHandleToFD(self->gpu, self->d.handle,
+				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
+	req.fd = self->fd;
+	ASSERT_EQ(ioctl(self->edu, EDU_P2P_IMPORT, &req), 0);
+	ASSERT_EQ(edu_info(self->edu, &before), 0);
+	EXPECT_EQ(before.pinned, 1U);
+	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
+	show("the export while edu has it pinned", &info);
+	line = attach_line(&info, "edu_p2p");
+	ASSERT_NE(line, NULL) TH_LOG("%s", info.text);
+	EXPECT_STREQ(info.placement, "system");
+	EXPECT_GT(info.pinned, 0);
+	EXPECT_NE(strstr(line, " p2p=no "), NULL) TH_LOG("%s", line);
+	EXPECT_NE(strstr(line, " kind=pages "), NULL) TH_LOG("%s", line);
+	EXPECT_EQ(before.peer2peer, 0U);
+	EXPECT_NE(before.kind, (uint32_t)EDU_P2P_PEER);
+	if (!iova(self))
+		EXPECT_FALSE(before.first_dma >= self->bar_start &&
+			     before.first_dma <= self->bar_end);
+
+	snprintf(path, sizeof(path), PCI_DEVS "/%s/remove", self->bar);
+	t0 = now_s();
+	ASSERT_EQ(write_file(path, "1"), 0);
+	secs = now_s() - t0;
+	printf("# %s: removing the device behind VRAM took %.2f s\n",
+	       self->expect, secs);
+	/* Revoke would wait up to 5 s for a mapping of the BAR: none is left. */
+	EXPECT_LT(secs, 4.0);
+
+	/* edu keeps its mapping of the buffer's pages, and it is right. */
+	ASSERT_EQ(edu_info(self->edu, &after), 0);
+	EXPECT_EQ(after.invalidations, 0U);
+	EXPECT_EQ(after.maps, before.maps);
+	EXPECT_EQ(after.first_dma, before.first_dma);
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
+	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_DMABUF,
+			  EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+	expected(want, offsets[1], sizeof(want));
+	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
+		TH_LOG("edu read wrong bytes after the removal");
+
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
+	release_buffer(self);
+	close(self->gpu);
+	self->gpu = -1;
+	vkms_remove(GPU);
+	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
+	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
+	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+}
+
+/*
+ * An importer limited to 64 KiB DMA segments (the PCI default) gets no
+ * longer one, whatever the path: bus addresses, an IOVA of the IOMMU (one
+ * range of the IOMMU's address space, split at the limit), or pages. What
+ * it reads through them is still the buffer.
+ */
+TEST_F(pci, segment_limit)
+{
+	struct edu_p2p_import req = { .flags = EDU_P2P_IMPORT_SEG_64K };
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	struct edu_p2p_info info;
+	unsigned int i;
+
+	ASSERT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, &self->d), 0);
+	self->map = dumb_map(self->gpu, &self->d);
+	ASSERT_NE(self->map, NULL);
+	fill(self->map, self->d.size, SEED);
+	ASSERT_EQ(drmPrimeHandleToFD(self->gpu, self->d.handle,
+				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
+	req.fd = self->fd;
+	ASSERT_EQ(ioctl(self->edu, EDU_P2P_IMPORT, &req), 0);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
+		memset(got, 0, sizeof(got));
+		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
+		ASSERT_EQ(edu_dma(self->edu, offsets[i], sizeof(got),
+				  EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
+		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+		expected(want, offsets[i], sizeof(want));
+		EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
+			TH_LOG("edu read wrong bytes at offset %llu",
+			       (unsigned long long)offsets[i]);
+	}
+	/*
+	 * And what edu writes, the CPU reads back (inside a CPU access of the
+	 * dma-buf: where edu's DMA is bounced, the exporter copies it back).
+	 */
+	for (i = 0; i < sizeof(got); i++)
+		got[i] = (uint8_t)(i * 5 + 1);
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
+	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_SCRATCH,
+			  EDU_P2P_DMABUF), 0);
+	ASSERT_EQ(dmabuf_sync(self->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ),
+		  0);
+	EXPECT_EQ(memcmp((uint8_t *)self->map + offsets[1], got, sizeof(got)), 0)
+		TH_LOG("the CPU does not see what edu wrote");
+	ASSERT_EQ(dmabuf_sync(self->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ),
+		  0);
+	swiotlb_used(_metadata);
+
+	ASSERT_EQ(edu_info(self->edu, &info), 0);
+	printf("# %s: %s, %u entries, the longest %llu bytes (limit %u)\n",
+	       self->expect, kind_name(info.kind), info.nents,
+	       (unsigned long long)info.longest, info.max_seg);
+	EXPECT_EQ(info.max_seg, 65536U);
+	EXPECT_LE(info.longest, 65536ULL);
+	EXPECT_GE(info.nents, (uint32_t)(self->d.size / 65536));
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
 }
 
 /*

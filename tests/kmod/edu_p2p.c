@@ -27,6 +27,7 @@
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/scatterlist.h>
+#include <linux/sizes.h>
 #include <linux/uaccess.h>
 
 #include "edu_p2p_uapi.h"
@@ -65,6 +66,8 @@ struct edu_p2p {
 	dma_addr_t scratch_dma;
 	struct dma_buf *dmabuf;
 	struct dma_buf_attachment *attach;
+	/* pinned and mapped from import to release, never invalidated */
+	bool pinned;
 	/* the live mapping; under the dma-buf's reservation lock */
 	struct sg_table *sgt;
 	u32 maps;
@@ -87,6 +90,11 @@ static void edu_invalidate(struct dma_buf_attachment *attach)
 static const struct dma_buf_attach_ops edu_attach_ops = {
 	.allow_peer2peer = true,
 	.invalidate_mappings = edu_invalidate,
+};
+
+/* A pinning importer, as RDMA's pinned umem: it cannot be told to unmap. */
+static const struct dma_buf_attach_ops edu_pinned_ops = {
+	.allow_peer2peer = true,
 };
 
 /* One transfer of @len bytes between bus address @ram and edu's buffer. */
@@ -227,6 +235,9 @@ static void edu_release_buf(struct edu_p2p *edu)
 		dma_buf_unmap_attachment(edu->attach, edu->sgt,
 					 DMA_BIDIRECTIONAL);
 	edu->sgt = NULL;
+	if (edu->pinned)
+		dma_buf_unpin(edu->attach);
+	edu->pinned = false;
 	dma_resv_unlock(edu->dmabuf->resv);
 	dma_buf_detach(edu->dmabuf, edu->attach);
 	dma_buf_put(edu->dmabuf);
@@ -236,16 +247,23 @@ static void edu_release_buf(struct edu_p2p *edu)
 
 static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 {
+	bool pinned = req->flags & EDU_P2P_IMPORT_PINNED;
 	struct dma_buf_attachment *attach;
 	struct dma_buf *dmabuf;
+	int ret;
 
-	if (req->pad)
+	if (req->flags & ~(EDU_P2P_IMPORT_PINNED | EDU_P2P_IMPORT_SEG_64K))
 		return -EINVAL;
 	dmabuf = dma_buf_get(req->fd);
 	if (IS_ERR(dmabuf))
 		return PTR_ERR(dmabuf);
 	edu_release_buf(edu);
+	/* Attachments made from here on see it; edu has one user at a time. */
+	dma_set_max_seg_size(&edu->pdev->dev,
+			     req->flags & EDU_P2P_IMPORT_SEG_64K ? SZ_64K :
+			     UINT_MAX);
 	attach = dma_buf_dynamic_attach(dmabuf, &edu->pdev->dev,
+					pinned ? &edu_pinned_ops :
 					&edu_attach_ops, edu);
 	if (IS_ERR(attach)) {
 		dma_buf_put(dmabuf);
@@ -256,11 +274,26 @@ static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 	edu->maps = 0;
 	edu->invalidations = 0;
 	edu->transfers = 0;
-	return 0;
+	if (!pinned)
+		return 0;
+
+	/* Pinned, then mapped for good: nothing will ever tell it to unmap. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_pin(attach);
+	if (!ret) {
+		edu->pinned = true;
+		ret = edu_map_locked(edu);
+	}
+	dma_resv_unlock(dmabuf->resv);
+	if (ret)
+		edu_release_buf(edu);
+	return ret;
 }
 
 static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 {
+	struct scatterlist *sg;
+	unsigned int i;
 	int ret;
 
 	memset(info, 0, sizeof(*info));
@@ -271,6 +304,8 @@ static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 	if (ret)
 		return ret;
 	info->peer2peer = edu->attach->peer2peer;
+	info->pinned = edu->pinned;
+	info->max_seg = dma_get_max_seg_size(&edu->pdev->dev);
 	info->maps = edu->maps;
 	info->invalidations = edu->invalidations;
 	if (edu->sgt) {
@@ -290,6 +325,9 @@ static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 			info->kind = EDU_P2P_PEER;
 		info->nents = edu->sgt->nents;
 		info->first_dma = addr;
+		for_each_sgtable_dma_sg(edu->sgt, sg, i)
+			info->longest = max_t(u64, info->longest,
+					      sg_dma_len(sg));
 	}
 	dma_resv_unlock(edu->dmabuf->resv);
 	return 0;

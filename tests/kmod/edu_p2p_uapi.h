@@ -8,17 +8,26 @@
 #ifndef EDU_P2P_UAPI_H
 #define EDU_P2P_UAPI_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
 /* The most one EDU_P2P_DMA moves, and the size of the scratch buffer. */
 #define EDU_P2P_BUF_SIZE	4096
 
-/* Import a dma-buf: attach dynamically, allowing peer2peer. */
+/*
+ * Import a dma-buf: attach dynamically, allowing peer2peer. With
+ * EDU_P2P_IMPORT_PINNED, as RDMA's pinned umem does: without an
+ * invalidate_mappings callback, pinned and mapped at once until released.
+ */
 struct edu_p2p_import {
 	__s32 fd;
-	__u32 pad;
+	__u32 flags;
 };
+
+#define EDU_P2P_IMPORT_PINNED	_BITUL(0)
+/* Limit edu's DMA segments to 64 KiB, the PCI default, for this import. */
+#define EDU_P2P_IMPORT_SEG_64K	_BITUL(1)
 
 /* Where a transfer goes from or to. */
 enum edu_p2p_end {
@@ -63,6 +72,9 @@ struct edu_p2p_info {
 	__u32 invalidations;	/* invalidations received */
 	__u32 transfers;	/* DMA transfers done */
 	__u32 peer2peer;	/* the attachment's peer2peer after attach */
+	__u32 pinned;		/* imported with EDU_P2P_IMPORT_PINNED */
+	__u32 max_seg;		/* edu's maximum DMA segment size */
+	__u64 longest;		/* the live mapping's longest DMA segment */
 };
 
 #define EDU_P2P_IMPORT		_IOW('E', 1, struct edu_p2p_import)

@@ -55,14 +55,26 @@ struct drm_prime_p2p_export {
 	struct drm_gem_object *obj;
 	struct dma_buf *dmabuf;
 	struct list_head link;
+	struct hlist_node obj_link;	/* in &drm_prime_p2p_object.exports */
+	/*
+	 * Every attachment from the moment the helper accepts it in attach:
+	 * the core lists it in &dma_buf.attachments only after attach has
+	 * returned and it has taken the reservation lock again, and a pin or
+	 * an invalidation in between must count it in.
+	 */
+	struct list_head attachments;
 	struct dentry *debugfs;
 	bool revoked;
+	/* a kernel mapping of device memory revoke must wait for */
+	bool vmap_waited;
 	unsigned int invalidations;
 	unsigned int migrations;
 };
 
 /* Per attachment, in &dma_buf_attachment.priv; under the reservation lock. */
 struct drm_prime_p2p_attach {
+	struct list_head link;	/* in &drm_prime_p2p_export.attachments */
+	struct dma_buf_attachment *attach;
 	u32 reach;		/* device memory types reached, BIT(mem_type) */
 	unsigned int pins;
 	unsigned int maps;
@@ -85,6 +97,14 @@ struct drm_prime_p2p_mapping {
 	struct sg_table *sgt;
 	enum drm_prime_p2p_map_kind kind;
 	enum dma_data_direction dir;
+	/* counted in &drm_prime_p2p_device.device_mapped: revoke waits */
+	bool waited;
+	/*
+	 * The memory behind it moved away or went (TTM moved or swapped the
+	 * buffer out after telling the importer): no CPU sync touches it any
+	 * more, the unmap included.
+	 */
+	bool stale;
 	unsigned int nr;			/* MAP_RESOURCE: ranges mapped */
 	struct drm_prime_p2p_dma_range *dma;	/* MAP_RESOURCE */
 };
@@ -185,6 +205,16 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 
 	if (!attach->peer2peer)
 		return 0;
+	/*
+	 * Device memory goes away with the device: only an importer that can
+	 * be told to let go of it (see drm_prime_p2p_revoke()) may have it,
+	 * unless the driver's memory outlives every export.
+	 */
+	if (!funcs->pinned_p2p && !dma_buf_attach_revocable(attach)) {
+		drm_dbg_prime(exp->obj->dev, "%s cannot be told to unmap: system memory only\n",
+			      dev_name(attach->dev));
+		return 0;
+	}
 	for_each_set_bit(t, &types, TTM_NUM_MEM_TYPES) {
 		bool ok = funcs->reachable ?
 			funcs->reachable(exp->obj, t, attach) :
@@ -280,14 +310,18 @@ static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 		drm_dbg_prime(drm, "%s cannot reach the memory the buffer is pinned in\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
+	} else {
+		/* Seen by every pin from now on, under the same lock. */
+		attach->peer2peer = reach != 0;
+		pa->reach = reach;
+		pa->attach = attach;
+		attach->priv = pa;
+		list_add_tail(&pa->link, &exp->attachments);
 	}
 	dma_resv_unlock(exp->obj->resv);
 	if (ret)
 		goto err_free;
 
-	attach->peer2peer = reach != 0;
-	pa->reach = reach;
-	attach->priv = pa;
 	trace_drm_prime_p2p_attach(attach, reach, 0);
 	return 0;
 
@@ -307,6 +341,8 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 	struct drm_prime_p2p_attach *pa = to_pa(attach);
 	struct drm_prime_p2p_mapping *m, *tmp;
 
+	dma_resv_lock(exp->obj->resv, NULL);
+	list_del(&pa->link);
 	/*
 	 * An importer that detaches with mappings or pins left is buggy: say
 	 * so, and release them, so that the buffer is neither left mapped nor
@@ -315,13 +351,12 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 	if (WARN(pa->maps != pa->unmaps || pa->pins,
 		 "%s detached with %u maps, %u unmaps and %u pins\n",
 		 dev_name(attach->dev), pa->maps, pa->unmaps, pa->pins)) {
-		dma_resv_lock(exp->obj->resv, NULL);
 		list_for_each_entry_safe(m, tmp, &pa->mappings, link)
 			unmap_one(exp, attach, m);
 		for (; pa->pins; pa->pins--)
 			ttm_bo_unpin(to_bo(exp));
-		dma_resv_unlock(exp->obj->resv);
 	}
+	dma_resv_unlock(exp->obj->resv);
 	kfree(pa);
 	attach->priv = NULL;
 }
@@ -330,17 +365,18 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 {
 	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
 	struct ttm_buffer_object *bo = to_bo(exp);
-	struct dma_buf_attachment *a;
+	struct drm_prime_p2p_attach *pa;
 	u32 reach = ~0u;
+	long wait;
 	int ret;
 
 	dma_resv_assert_held(exp->obj->resv);
 	if (exp->revoked)
 		return -ENODEV;
 
-	/* Pinned where every importer reaches it. */
-	list_for_each_entry(a, &attach->dmabuf->attachments, node)
-		reach &= to_pa(a)->reach;
+	/* Pinned where every importer, listed by the core or not yet, reaches it. */
+	list_for_each_entry(pa, &exp->attachments, link)
+		reach &= pa->reach;
 
 	if (bo->pin_count) {
 		u32 type = bo->resource->mem_type;
@@ -355,6 +391,14 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 		if (ret)
 			return ret;
 	}
+	/*
+	 * The memory must be usable when pin returns: a move (or clear) the
+	 * driver pipelined behind a fence must be done.
+	 */
+	wait = dma_resv_wait_timeout(exp->obj->resv, DMA_RESV_USAGE_KERNEL,
+				     true, MAX_SCHEDULE_TIMEOUT);
+	if (wait < 0)
+		return wait;
 	ttm_bo_pin(bo);
 	to_pa(attach)->pins++;
 	return 0;
@@ -411,10 +455,27 @@ static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 	return true;
 }
 
-/* Count, then fill, sg entries: adjacent ranges merged, each at most @max. */
+/*
+ * The longest segment one DMA mapping of RAM for @dev may have: its maximum
+ * segment size, and what one mapping can take where it is bounced (swiotlb
+ * maps at most swiotlb_max_mapping_size() at once), in whole pages.
+ */
+static size_t map_limit(struct device *dev)
+{
+	size_t max = min_t(size_t, dma_get_max_seg_size(dev),
+			   dma_max_mapping_size(dev));
+
+	return max_t(size_t, ALIGN_DOWN(max, PAGE_SIZE), PAGE_SIZE);
+}
+
+/*
+ * Count, then fill, sg entries: adjacent ranges merged, each at most @max
+ * and not crossing the segment boundary @boundary (a mask).
+ */
 static unsigned int fill_dma_sg(struct scatterlist *sgl,
 				const struct drm_prime_p2p_dma_range *dma,
-				unsigned int nr, size_t max)
+				unsigned int nr, size_t max,
+				unsigned long boundary)
 {
 	unsigned int i, nents = 0;
 	dma_addr_t addr = 0;
@@ -428,6 +489,9 @@ static unsigned int fill_dma_sg(struct scatterlist *sgl,
 		while (len) {
 			size_t seg = min(len, max);
 
+			if (boundary != ULONG_MAX)
+				seg = min_t(u64, seg,
+					    ((u64)addr | boundary) - addr + 1);
 			if (sgl) {
 				sg_set_page(sgl, NULL, 0, 0);
 				sg_dma_address(sgl) = addr;
@@ -465,11 +529,12 @@ static struct sg_table *map_resource(struct dma_buf_attachment *attach,
 	for (i = 0; i < nr; i++) {
 		/*
 		 * MMIO as dma_map_resource() does; device memory that is RAM
-		 * (a virtual device's, coherent memory) is mapped as RAM.
+		 * (a virtual device's, coherent memory) is mapped as RAM,
+		 * synced as RAM: it may be bounced.
 		 */
-		dma[i].attrs = DMA_ATTR_SKIP_CPU_SYNC;
+		dma[i].attrs = 0;
 		if (!pfn_valid(PHYS_PFN(vec[i].paddr)))
-			dma[i].attrs |= DMA_ATTR_MMIO;
+			dma[i].attrs = DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
 		dma[i].len = vec[i].len;
 		dma[i].addr = P2P_FAULT(dma_map_phys(attach->dev, vec[i].paddr,
 						     vec[i].len, dir,
@@ -483,10 +548,10 @@ static struct sg_table *map_resource(struct dma_buf_attachment *attach,
 	sgt = P2P_FAULT(kzalloc_obj(*sgt), NULL);
 	if (!sgt)
 		goto err_unmap;
-	nents = fill_dma_sg(NULL, dma, nr, max);
+	nents = fill_dma_sg(NULL, dma, nr, max, dma_get_seg_boundary(attach->dev));
 	if (P2P_FAULT(sg_alloc_table(sgt, nents, GFP_KERNEL), -ENOMEM))
 		goto err_free_sgt;
-	fill_dma_sg(sgt->sgl, dma, nr, max);
+	fill_dma_sg(sgt->sgl, dma, nr, max, dma_get_seg_boundary(attach->dev));
 
 	m->nr = nr;
 	m->dma = dma;
@@ -502,7 +567,7 @@ err_unmap:
 	return ERR_PTR(ret);
 }
 
-/* Split ranges longer than @max, for helpers that do not. */
+/* Split ranges longer than @max: what one DMA mapping of bounced RAM takes. */
 static struct phys_vec *split_ranges(const struct phys_vec *vec,
 				     unsigned int nr, size_t max,
 				     unsigned int *out)
@@ -561,24 +626,33 @@ static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
 	if (funcs->provider)
 		provider = funcs->provider(exp->obj, res->mem_type);
 	if (provider) {
-		size_t max = ALIGN_DOWN(dma_get_max_seg_size(attach->dev),
-					PAGE_SIZE);
-
-		split = split_ranges(vec, nr, max, &nsplit);
-		if (!split) {
-			sgt = ERR_PTR(-ENOMEM);
-			goto out;
-		}
-		sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider, split,
-							nsplit, exp->obj->size,
+		/* It splits at the importer's segment limits itself. */
+		sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider, vec,
+							nr, exp->obj->size,
 							dir),
 				ERR_PTR(-ENOMEM));
-		kvfree(split);
 		m->kind = DRM_PRIME_P2P_MAP_PCI;
 	} else if (funcs->map_ranges) {
 		sgt = funcs->map_ranges(attach, vec, nr, dir);
 		m->kind = DRM_PRIME_P2P_MAP_DRIVER;
 	} else {
+		/* One dma_map_phys() of bounced RAM takes a limited size. */
+		size_t lim = dma_max_mapping_size(attach->dev);
+		int i;
+
+		for (i = 0; i < nr && vec[i].len <= lim; i++)
+			;
+		if (i < nr) {
+			split = split_ranges(vec, nr, map_limit(attach->dev),
+					     &nsplit);
+			if (!split) {
+				sgt = ERR_PTR(-ENOMEM);
+				goto out;
+			}
+			kvfree(vec);
+			vec = split;
+			nr = nsplit;
+		}
 		sgt = map_resource(attach, vec, nr, dir, m);
 		m->kind = DRM_PRIME_P2P_MAP_RESOURCE;
 	}
@@ -594,7 +668,7 @@ static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
 {
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_operation_ctx ctx = { .interruptible = true };
-	unsigned int max = dma_get_max_seg_size(attach->dev);
+	size_t max = map_limit(attach->dev);
 	struct sg_table *sgt;
 	int ret;
 
@@ -609,14 +683,17 @@ static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
 		return ERR_PTR(-ENOMEM);
 	ret = P2P_FAULT(sg_alloc_table_from_pages_segment(sgt, bo->ttm->pages,
 							  bo->ttm->num_pages, 0,
-							  exp->obj->size,
-							  ALIGN_DOWN(max, PAGE_SIZE),
+							  exp->obj->size, max,
 							  GFP_KERNEL),
 			-ENOMEM);
 	if (ret)
 		goto err_free;
-	ret = P2P_FAULT(dma_map_sgtable(attach->dev, sgt, dir,
-					DMA_ATTR_SKIP_CPU_SYNC), -ENOMEM);
+	/*
+	 * Synced: where the importer's DMA is bounced (swiotlb: a narrow DMA
+	 * mask, a confidential-computing guest) the bounce buffer must get
+	 * what the CPU wrote, and give back at unmap what the device wrote.
+	 */
+	ret = P2P_FAULT(dma_map_sgtable(attach->dev, sgt, dir, 0), -ENOMEM);
 	if (ret)
 		goto err_table;
 	m->kind = DRM_PRIME_P2P_MAP_PAGES;
@@ -695,6 +772,16 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 	pa->kind = m->kind;
 	pa->nents = sgt->nents;
 	atomic_inc(&exp->p2p->mapped);
+	/*
+	 * Revoke waits for mappings of device memory (system memory does not
+	 * go with the device), but not for those of importers that cannot be
+	 * told where the driver says its memory outlives every export.
+	 */
+	m->waited = m->kind != DRM_PRIME_P2P_MAP_PAGES &&
+		    (!exp->p2p->funcs->pinned_p2p ||
+		     dma_buf_attach_revocable(attach));
+	if (m->waited)
+		atomic_inc(&exp->p2p->device_mapped);
 	trace_drm_prime_p2p_map(attach, bo->resource->mem_type, m->kind,
 				sgt->nents, 0);
 	return sgt;
@@ -729,13 +816,15 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 	case DRM_PRIME_P2P_MAP_RESOURCE:
 		for (i = 0; i < m->nr; i++)
 			dma_unmap_phys(attach->dev, m->dma[i].addr,
-				       m->dma[i].len, dir, m->dma[i].attrs);
+				       m->dma[i].len, dir, m->dma[i].attrs |
+				       (m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0));
 		kvfree(m->dma);
 		sg_free_table(sgt);
 		kfree(sgt);
 		break;
 	case DRM_PRIME_P2P_MAP_PAGES:
-		dma_unmap_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);
+		dma_unmap_sgtable(attach->dev, sgt, dir,
+				  m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0);
 		sg_free_table(sgt);
 		kfree(sgt);
 		break;
@@ -743,10 +832,11 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 		WARN_ON(1);
 	}
 	list_del(&m->link);
-	kfree(m);
 	pa->unmaps++;
-	if (atomic_dec_and_test(&exp->p2p->mapped))
+	atomic_dec(&exp->p2p->mapped);
+	if (m->waited && atomic_dec_and_test(&exp->p2p->device_mapped))
 		wake_up_all(&exp->p2p->unmapped);
+	kfree(m);
 }
 
 static void p2p_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
@@ -779,6 +869,11 @@ static void p2p_release(struct dma_buf *dmabuf)
 	debugfs_remove(exp->debugfs);
 	list_del(&exp->link);
 	mutex_unlock(&p2p->lock);
+	/* No attachment is left: the core releases a dma-buf without any. */
+	WARN_ON(!list_empty(&exp->attachments));
+	dma_resv_lock(obj->resv, NULL);
+	hlist_del(&exp->obj_link);
+	dma_resv_unlock(obj->resv);
 	kfree(exp);
 
 	drm_gem_object_put(obj);
@@ -813,9 +908,19 @@ static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		ret = obj->funcs->vmap(obj, map);
 	else
 		ret = ttm_bo_vmap(bo, map);
-	if (ret)
+	if (ret) {
 		ttm_bo_unpin(bo);
-	return ret;
+		return ret;
+	}
+	/*
+	 * A kernel mapping of device memory is one revoke waits for, unless
+	 * the memory outlives every export. The core makes one per dma-buf.
+	 */
+	exp->vmap_waited = is_device_mem(bo->bdev, bo->resource->mem_type) &&
+			   !exp->p2p->funcs->pinned_p2p;
+	if (exp->vmap_waited)
+		atomic_inc(&exp->p2p->device_mapped);
+	return 0;
 }
 
 static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
@@ -830,6 +935,62 @@ static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	else
 		ttm_bo_vunmap(bo, map);
 	ttm_bo_unpin(bo);
+	if (exp->vmap_waited &&
+	    atomic_dec_and_test(&exp->p2p->device_mapped))
+		wake_up_all(&exp->p2p->unmapped);
+	exp->vmap_waited = false;
+}
+
+/*
+ * Hand the importers' live mappings of RAM to the CPU or back to the
+ * devices: a no-op where DMA is coherent and not bounced, a copy to or from
+ * the bounce buffer where it is. MMIO is never bounced; a mapping only the
+ * CPU writes is not synced for the CPU, one only the device writes not for
+ * the device. Bounce buffers are whole copies: where two importers whose
+ * DMA is bounced both write the buffer, the one synced last wins, as with
+ * any exporter that syncs its attachments. Reservation lock held.
+ */
+static void sync_mappings(struct drm_prime_p2p_export *exp, bool for_cpu)
+{
+	struct drm_prime_p2p_attach *pa;
+	struct drm_prime_p2p_mapping *m;
+	unsigned int i;
+
+	dma_resv_assert_held(exp->obj->resv);
+	list_for_each_entry(pa, &exp->attachments, link) {
+		struct device *dev = pa->attach->dev;
+
+		list_for_each_entry(m, &pa->mappings, link) {
+			if (m->stale ||
+			    m->dir == (for_cpu ? DMA_TO_DEVICE : DMA_FROM_DEVICE))
+				continue;
+			if (m->kind == DRM_PRIME_P2P_MAP_PAGES) {
+				if (for_cpu)
+					dma_sync_sgtable_for_cpu(dev, m->sgt,
+								 m->dir);
+				else
+					dma_sync_sgtable_for_device(dev, m->sgt,
+								    m->dir);
+				continue;
+			}
+			if (m->kind != DRM_PRIME_P2P_MAP_RESOURCE)
+				continue;
+			for (i = 0; i < m->nr; i++) {
+				if (m->dma[i].attrs & DMA_ATTR_MMIO)
+					continue;
+				if (for_cpu)
+					dma_sync_single_for_cpu(dev,
+								m->dma[i].addr,
+								m->dma[i].len,
+								m->dir);
+				else
+					dma_sync_single_for_device(dev,
+								   m->dma[i].addr,
+								   m->dma[i].len,
+								   m->dir);
+			}
+		}
+	}
 }
 
 static int p2p_begin_cpu_access(struct dma_buf *dmabuf,
@@ -843,12 +1004,29 @@ static int p2p_begin_cpu_access(struct dma_buf *dmabuf,
 	ret = dma_resv_wait_timeout(exp->obj->resv,
 				    dma_resv_usage_rw(cpu_writes), true,
 				    MAX_SCHEDULE_TIMEOUT);
-	return ret < 0 ? ret : 0;
+	if (ret < 0)
+		return ret;
+	/* What the devices wrote into their mappings, the CPU sees. */
+	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
+	if (ret)
+		return ret;
+	sync_mappings(exp, true);
+	dma_resv_unlock(exp->obj->resv);
+	return 0;
 }
 
 static int p2p_end_cpu_access(struct dma_buf *dmabuf,
 			      enum dma_data_direction dir)
 {
+	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	int ret;
+
+	/* What the CPU wrote, the devices see through their mappings. */
+	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
+	if (ret)
+		return ret;
+	sync_mappings(exp, false);
+	dma_resv_unlock(exp->obj->resv);
 	return 0;
 }
 
@@ -871,7 +1049,7 @@ static int p2p_debugfs_show(struct seq_file *m, void *data)
 {
 	struct drm_prime_p2p_export *exp = m->private;
 	struct ttm_buffer_object *bo = to_bo(exp);
-	struct dma_buf_attachment *attach;
+	struct drm_prime_p2p_attach *pa;
 	int ret;
 
 	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
@@ -885,8 +1063,8 @@ static int p2p_debugfs_show(struct seq_file *m, void *data)
 		   str_yes_no(exp->revoked));
 	seq_printf(m, "migrations: %u\ninvalidations: %u\n",
 		   exp->migrations, exp->invalidations);
-	list_for_each_entry(attach, &exp->dmabuf->attachments, node) {
-		struct drm_prime_p2p_attach *pa = to_pa(attach);
+	list_for_each_entry(pa, &exp->attachments, link) {
+		struct dma_buf_attachment *attach = pa->attach;
 
 		seq_printf(m, "attachment: %s %s p2p=%s dynamic=%s kind=%s entries=%u maps=%u unmaps=%u pins=%u invalidations=%u\n",
 			   dev_driver_string(attach->dev), dev_name(attach->dev),
@@ -968,6 +1146,7 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	INIT_LIST_HEAD(&p2p->exports);
 	p2p->revoked = false;
 	atomic_set(&p2p->mapped, 0);
+	atomic_set(&p2p->device_mapped, 0);
 	init_waitqueue_head(&p2p->unmapped);
 	p2p_debugfs_init(p2p);
 	return 0;
@@ -1002,17 +1181,24 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
 /**
  * drm_prime_p2p_export - export a TTM-backed GEM object as a dynamic dma-buf
  * @p2p: the exporting device's &drm_prime_p2p_device
+ * @pobj: the helper's state in the driver's buffer object
  * @obj: the object, embedded in a &ttm_buffer_object
  * @flags: flags of the dma-buf file, as for drm_gem_prime_export()
  *
  * For the driver's &drm_gem_object_funcs.export. Every importer gets its own
- * mapping (see Documentation/gpu/drm-prime-p2p.rst). Takes &p2p->lock;
- * called without the object's reservation lock.
+ * mapping (see Documentation/gpu/drm-prime-p2p.rst). The export is linked
+ * to @pobj until the dma-buf is released, so that
+ * drm_prime_p2p_move_notify() reaches its importers however long the
+ * dma-buf outlives the object's GEM handles.
+ *
+ * Context: process context, neither &p2p->lock nor the object's reservation
+ * lock held; takes &p2p->lock and then the reservation lock.
  *
  * Returns: the dma-buf, or an ERR_PTR: -ENODEV after drm_prime_p2p_revoke(),
  * -EINVAL for an imported object, -ENOMEM.
  */
 struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
+				     struct drm_prime_p2p_object *pobj,
 				     struct drm_gem_object *obj, int flags)
 {
 	DEFINE_DMA_BUF_EXPORT_INFO(exp_info);
@@ -1030,6 +1216,7 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		return ERR_PTR(-ENOMEM);
 	exp->p2p = p2p;
 	exp->obj = obj;
+	INIT_LIST_HEAD(&exp->attachments);
 
 	exp_info.exp_name = "drm_prime_p2p";
 	exp_info.owner = drm->driver->fops ? drm->driver->fops->owner : NULL;
@@ -1061,6 +1248,9 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 	drm_dev_get(drm);
 	drm_gem_object_get(obj);
 	list_add(&exp->link, &p2p->exports);
+	dma_resv_lock(obj->resv, NULL);
+	hlist_add_head(&exp->obj_link, &pobj->exports);
+	dma_resv_unlock(obj->resv);
 	snprintf(name, sizeof(name), "%llu",
 		 (unsigned long long)file_inode(dmabuf->file)->i_ino);
 	exp->debugfs = debugfs_create_file(name, 0444, p2p->debugfs, exp,
@@ -1136,45 +1326,76 @@ EXPORT_SYMBOL(drm_prime_p2p_gem_prime_import);
 /* Tell the dynamic importers; reservation lock held. */
 static void invalidate(struct drm_prime_p2p_export *exp)
 {
-	struct dma_buf_attachment *attach;
+	struct drm_prime_p2p_attach *pa;
 
-	list_for_each_entry(attach, &exp->dmabuf->attachments, node)
-		if (dma_buf_attach_revocable(attach))
-			to_pa(attach)->invalidations++;
+	list_for_each_entry(pa, &exp->attachments, link)
+		if (dma_buf_attach_revocable(pa->attach))
+			pa->invalidations++;
 	exp->invalidations++;
 	trace_drm_prime_p2p_invalidate(exp->dmabuf, exp->invalidations);
 	dma_buf_invalidate_mappings(exp->dmabuf);
 }
 
+/*
+ * The backing store of the buffer is about to move or go, and the importers
+ * were told. Those that keep a mapping of RAM until later (as the contract
+ * lets them) must not have it synced then, into memory that is another
+ * buffer's by that time: what their devices wrote so far is synced for the
+ * CPU now, moving with the buffer, and the mapping is marked stale.
+ * Reservation lock held.
+ */
+static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
+{
+	struct drm_prime_p2p_attach *pa;
+	struct drm_prime_p2p_mapping *m;
+
+	sync_mappings(exp, true);
+	list_for_each_entry(pa, &exp->attachments, link)
+		list_for_each_entry(m, &pa->mappings, link)
+			if (m->kind == DRM_PRIME_P2P_MAP_PAGES ||
+			    m->kind == DRM_PRIME_P2P_MAP_RESOURCE)
+				m->stale = true;
+}
+
 /**
  * drm_prime_p2p_move_notify - invalidate importers when a buffer moves
+ * @pobj: the helper's state in @bo
  * @bo: the buffer object
  * @new_mem: where it goes, or NULL when its backing goes away (swap-out,
  *	destruction)
  *
  * Call from the driver's &ttm_device_funcs.move before the move, and from
  * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
- * lock of @bo held. Tells every dynamic importer of @bo's export to drop its
- * mappings when the backing store changes: not for a move between two
- * system memory placements, which keep their pages, nor when @bo is not
- * exported through the helper.
+ * lock of @bo held. Tells every dynamic importer of @bo's exports to drop
+ * their mappings when the backing store changes: not for a move between
+ * two system memory placements, which keep their pages, nor when @bo has no
+ * live export. The exports are found through @pobj, so their importers are
+ * told for as long as the dma-buf lives, also after the last GEM handle of
+ * @bo was closed. Mappings of RAM an importer keeps after being told are
+ * synced for the CPU here and never again: their memory is about to go.
+ *
+ * Context: the reservation lock of @bo held, as TTM holds it around
+ * &ttm_device_funcs.move and &ttm_device_funcs.swap_notify; takes no lock.
  *
  * Returns: true when importers were told.
  */
-bool drm_prime_p2p_move_notify(struct ttm_buffer_object *bo,
+bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
+			       struct ttm_buffer_object *bo,
 			       const struct ttm_resource *new_mem)
 {
-	struct dma_buf *dmabuf = bo->base.dma_buf;
 	struct ttm_resource *old = bo->resource;
+	struct drm_prime_p2p_export *exp;
 
 	dma_resv_assert_held(bo->base.resv);
-	if (!dmabuf || drm_gem_is_imported(&bo->base) ||
-	    !drm_prime_p2p_is_export(dmabuf))
+	if (hlist_empty(&pobj->exports))
 		return false;
 	if (old && new_mem && !is_device_mem(bo->bdev, old->mem_type) &&
 	    !is_device_mem(bo->bdev, new_mem->mem_type))
 		return false;
-	invalidate(dmabuf->priv);
+	hlist_for_each_entry(exp, &pobj->exports, obj_link) {
+		invalidate(exp);
+		retire_ram_mappings(exp);
+	}
 	return true;
 }
 EXPORT_SYMBOL(drm_prime_p2p_move_notify);
@@ -1182,21 +1403,33 @@ EXPORT_SYMBOL(drm_prime_p2p_move_notify);
 /**
  * drm_prime_p2p_revoke - revoke every export of a device being removed
  * @p2p: the device's &drm_prime_p2p_device
- * @timeout: how long to wait for importers to unmap, in jiffies
+ * @timeout: how long to wait in all, in jiffies
  *
- * Tells every importer to drop its mappings, makes later exports, attaches,
- * maps, pins and vmaps fail with -ENODEV, and waits until importers have
- * unmapped. Dynamic importers unmap promptly; a static importer may hold its
- * mapping until it is done, and after @timeout the call warns and returns.
- * Call from process context with no reservation lock held; takes &p2p->lock
- * and then each object's reservation lock.
+ * Tells every importer to drop its mappings and makes later exports,
+ * attaches, maps, pins and vmaps fail with -ENODEV. Then waits for the
+ * importers' mappings (and kernel mappings) of device memory to be
+ * unmapped, and then, as dma_buf_invalidate_mappings() requires before the
+ * memory goes, for every fence of the exported objects
+ * (%DMA_RESV_USAGE_BOOKKEEP: importers may access the memory until their
+ * fences signal, also after they unmapped). Mappings of system memory
+ * pages are not waited for: they do not go away with the device; nor,
+ * where &drm_prime_p2p_funcs.pinned_p2p says the memory outlives every
+ * export, are those of importers that cannot be told. Dynamic importers
+ * unmap promptly; after @timeout in all, the call warns and returns.
+ *
+ * Context: process context, no reservation lock held; takes &p2p->lock and
+ * then each object's reservation lock, and waits with neither held.
  *
  * Returns: nothing. After it, no new mapping of the device's memory is made.
  */
 void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 			  unsigned long timeout)
 {
+	unsigned long deadline = jiffies + timeout;
 	struct drm_prime_p2p_export *exp;
+	struct dma_fence **fences;
+	unsigned int i, n = 0;
+	long left;
 
 	mutex_lock(&p2p->lock);
 	p2p->revoked = true;
@@ -1204,16 +1437,55 @@ void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 		dma_resv_lock(exp->obj->resv, NULL);
 		exp->revoked = true;
 		trace_drm_prime_p2p_revoke(exp->dmabuf,
-					   atomic_read(&p2p->mapped));
+					   atomic_read(&p2p->device_mapped));
 		invalidate(exp);
+		dma_resv_unlock(exp->obj->resv);
+		n++;
+	}
+	mutex_unlock(&p2p->lock);
+
+	left = max_t(long, (long)(deadline - jiffies), 0);
+	if (!wait_event_timeout(p2p->unmapped,
+				!atomic_read(&p2p->device_mapped), left))
+		drm_warn(p2p->drm, "P2P dma-buf: %d importer mappings of device memory still outstanding after revoke\n",
+			 atomic_read(&p2p->device_mapped));
+
+	/*
+	 * Then the DMA the importers queued before they unmapped: one fence
+	 * per export for all its fences, taken under the locks, waited for
+	 * without them (a fence may need a release, and with it the lock, to
+	 * signal).
+	 */
+	fences = n ? kmalloc_array(n, sizeof(*fences), GFP_KERNEL) : NULL;
+	n = 0;
+	mutex_lock(&p2p->lock);
+	list_for_each_entry(exp, &p2p->exports, link) {
+		struct dma_fence *fence = NULL;
+
+		dma_resv_lock(exp->obj->resv, NULL);
+		if (!fences || dma_resv_get_singleton(exp->obj->resv,
+						      DMA_RESV_USAGE_BOOKKEEP,
+						      &fence)) {
+			/* No memory: wait here, with the locks held. */
+			left = max_t(long, (long)(deadline - jiffies), 0);
+			dma_resv_wait_timeout(exp->obj->resv,
+					      DMA_RESV_USAGE_BOOKKEEP, false,
+					      left);
+		} else if (fence) {
+			fences[n++] = fence;
+		}
 		dma_resv_unlock(exp->obj->resv);
 	}
 	mutex_unlock(&p2p->lock);
 
-	if (!wait_event_timeout(p2p->unmapped, !atomic_read(&p2p->mapped),
-				timeout))
-		drm_warn(p2p->drm, "P2P dma-buf: %d importer mappings still outstanding after revoke\n",
-			 atomic_read(&p2p->mapped));
+	for (i = 0; i < n; i++) {
+		left = max_t(long, (long)(deadline - jiffies), 0);
+		if (dma_fence_wait_timeout(fences[i], false, left) <= 0 &&
+		    !dma_fence_is_signaled(fences[i]))
+			drm_warn_once(p2p->drm, "P2P dma-buf: fences of an export still unsignalled after revoke\n");
+		dma_fence_put(fences[i]);
+	}
+	kfree(fences);
 }
 EXPORT_SYMBOL(drm_prime_p2p_revoke);
 

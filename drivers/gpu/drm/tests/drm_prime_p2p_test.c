@@ -12,6 +12,7 @@
 
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
@@ -64,6 +65,7 @@ enum mock_domains { VRAM_ONLY, TT_ONLY, VRAM_OR_TT };
 
 struct mock_bo {
 	struct ttm_buffer_object tbo;
+	struct drm_prime_p2p_object p2p;
 	struct ttm_placement placement;
 	struct ttm_place places[2];
 };
@@ -81,6 +83,16 @@ struct fake_importer {
 static struct mock_dev *to_mock(struct ttm_device *bdev)
 {
 	return container_of(bdev, struct mock_dev, bdev);
+}
+
+static struct mock_bo *to_mock_bo(struct ttm_buffer_object *tbo)
+{
+	return container_of(tbo, struct mock_bo, tbo);
+}
+
+static struct ttm_buffer_object *obj_to_tbo(struct drm_gem_object *obj)
+{
+	return container_of(obj, struct ttm_buffer_object, base);
 }
 
 static struct ttm_tt *mock_tt_create(struct ttm_buffer_object *bo,
@@ -118,7 +130,7 @@ static int mock_move(struct ttm_buffer_object *bo, bool evict,
 {
 	struct ttm_resource *old = bo->resource;
 
-	drm_prime_p2p_move_notify(bo, new_mem);
+	drm_prime_p2p_move_notify(&to_mock_bo(bo)->p2p, bo, new_mem);
 	if (!old || (old->mem_type != TTM_PL_VRAM &&
 		     new_mem->mem_type != TTM_PL_VRAM)) {
 		ttm_bo_move_null(bo, new_mem);
@@ -130,7 +142,7 @@ static int mock_move(struct ttm_buffer_object *bo, bool evict,
 
 static void mock_swap_notify(struct ttm_buffer_object *bo)
 {
-	drm_prime_p2p_move_notify(bo, NULL);
+	drm_prime_p2p_move_notify(&to_mock_bo(bo)->p2p, bo, NULL);
 }
 
 static int mock_io_mem_reserve(struct ttm_device *bdev,
@@ -171,9 +183,11 @@ static bool mock_reachable(struct drm_gem_object *obj, u32 mem_type,
 	return imp && imp->reach;
 }
 
+/* Mock VRAM is memory freed with the device: pinned importers may have it. */
 static const struct drm_prime_p2p_funcs mock_p2p_funcs = {
 	.placement = mock_placement,
 	.reachable = mock_reachable,
+	.pinned_p2p = true,
 };
 
 static void mock_gem_free(struct drm_gem_object *obj)
@@ -185,7 +199,8 @@ static struct dma_buf *mock_gem_export(struct drm_gem_object *obj, int flags)
 {
 	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
 
-	return drm_prime_p2p_export(&md->p2p, obj, flags);
+	return drm_prime_p2p_export(&md->p2p, &to_mock_bo(obj_to_tbo(obj))->p2p,
+				    obj, flags);
 }
 
 static const struct drm_gem_object_funcs mock_gem_funcs = {
@@ -911,10 +926,12 @@ static void test_revoke(struct kunit *test)
 }
 
 /*
- * Revoke with a static importer's mapping outstanding: it has no way to be
- * told, so revoke waits out its timeout and returns; the mapping, and the
- * pin the core took for it, stay valid, naming the same bytes, until the
- * importer unmaps; then nothing of them is left and it cannot map again.
+ * Revoke with a static importer's mapping outstanding. A static importer
+ * never gets device memory (it cannot be told to let go of it): its mapping
+ * is of the buffer's pages in system memory, which do not go away with the
+ * device, so revoke does not wait for it. The mapping, and the pin the core
+ * took for it, stay valid, naming the same bytes, until the importer
+ * unmaps; then nothing of them is left and it cannot map again.
  */
 static void test_revoke_static(struct kunit *test)
 {
@@ -931,10 +948,14 @@ static void test_revoke_static(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, NULL), 0);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	/* A mapping, none of device memory. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
 
 	t0 = jiffies;
-	drm_prime_p2p_revoke(&md->p2p, HZ / 10);
-	KUNIT_EXPECT_GE(test, jiffies - t0, HZ / 10);
+	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
 	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
@@ -945,6 +966,424 @@ static void test_revoke_static(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
 	KUNIT_EXPECT_PTR_EQ(test, imp_map(imp), ERR_PTR(-ENODEV));
 	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * A pinned P2P importer (no invalidate_mappings, as RDMA's pinned umem)
+ * holding a mapping of device memory that the driver says outlives every
+ * export (pinned_p2p, as the mock's VRAM in RAM does): revoke cannot take
+ * it back and need not, so it does not wait for it; the mapping stays
+ * valid until the importer lets go.
+ */
+static void test_revoke_pinned_p2p(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	unsigned long t0;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x2b);
+	imp = fake_importer(test, "pinned", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_pin(imp), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
+
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	expect_contents(test, imp, sgt, SZ_256K, 0x2b);
+
+	imp_unmap(imp);
+	imp_unpin(imp);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * The GEM core forgets its export when the last handle goes
+ * (drm_gem_object_exported_dma_buf_free() clears &drm_gem_object.dma_buf),
+ * while the dma-buf lives on in its fd and its importers. The importer must
+ * still be told when the buffer moves: by eviction, and by swap-out.
+ */
+static void test_move_after_handle_close(struct kunit *test)
+{
+	struct ttm_operation_ctx ctx = { };
+	struct ttm_placement tt = { .num_placement = 1,
+				    .placement = &tt_place };
+	struct fake_importer *imp;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x3c);
+	/* The last handle is closed; the fd keeps the dma-buf. */
+	bo->tbo.base.dma_buf = NULL;
+
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_512K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
+	KUNIT_EXPECT_NULL(test, imp->sgt);
+	/* Not told: drop the stale mapping here, or it would leak. */
+	imp_unmap(imp);
+
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, imp, sgt, SZ_512K, 0x3c);
+
+	/* Swap-out: TTM's swap_notify, with the pages about to go. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	bo->tbo.bdev->funcs->swap_notify(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 2);
+	KUNIT_EXPECT_NULL(test, imp->sgt);
+
+	imp_detach(imp);
+	dma_buf_put(dmabuf);
+	drm_gem_object_put(&bo->tbo.base);
+}
+
+/*
+ * An attach racing a pin. The core calls &dma_buf_ops.attach and only then,
+ * after taking the reservation lock again, adds the attachment to the
+ * dma-buf's list. A pin in between must count the newcomer in: here one
+ * that cannot reach VRAM, so the pin must leave the buffer in system
+ * memory, where the newcomer can map it. The core's two steps are replayed
+ * here with the pin between them, as another thread may run it.
+ */
+static void test_attach_races_pin(struct kunit *test)
+{
+	struct fake_importer *pinner, *late;
+	struct dma_buf_attachment *attach;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x42);
+	pinner = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_256K, true);
+	late = fake_importer(test, "late", DMA_BIT_MASK(64), SZ_256K, false);
+	KUNIT_ASSERT_EQ(test, imp_attach(pinner, dmabuf, &pinned_p2p_ops), 0);
+
+	/* dma_buf_dynamic_attach(), first step. */
+	attach = kzalloc_obj(*attach);
+	KUNIT_ASSERT_NOT_NULL(test, attach);
+	attach->dev = late->dev;
+	attach->dmabuf = dmabuf;
+	attach->importer_ops = &dynamic_ops;
+	attach->importer_priv = late;
+	KUNIT_ASSERT_EQ(test, dmabuf->ops->attach(dmabuf, attach), 0);
+
+	/* Another thread pins... */
+	KUNIT_EXPECT_EQ(test, imp_pin(pinner), 0);
+
+	/* ...before the core lists the attachment. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	list_add(&attach->node, &dmabuf->attachments);
+	dma_resv_unlock(dmabuf->resv);
+	late->attach = attach;
+
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	sgt = imp_map(late);
+	KUNIT_EXPECT_FALSE(test, IS_ERR(sgt));
+	if (!IS_ERR(sgt)) {
+		KUNIT_EXPECT_EQ(test, imp_kind(late), DRM_PRIME_P2P_MAP_PAGES);
+		expect_contents(test, late, sgt, SZ_256K, 0x42);
+	}
+
+	imp_detach(late);
+	imp_unpin(pinner);
+	imp_detach(pinner);
+	unexport(bo, dmabuf);
+}
+
+/* A device whose memory goes with it, as a PCI BAR does at removal. */
+static const struct drm_prime_p2p_funcs revocable_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+};
+
+/*
+ * Device memory that goes away with the device is given only to importers
+ * that can be told to let go of it: a pinned importer without
+ * invalidate_mappings (RDMA's pinned umem) gets system memory, so that
+ * revoke never leaves it a mapping of memory the driver is about to
+ * release, and does not wait for it. A buffer that can only be in device
+ * memory cannot be given to it at all.
+ */
+static void test_pinned_p2p_policy(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *dyn, *pinned;
+	struct dma_buf *dmabuf, *vram_only;
+	struct mock_bo *bo, *bo2;
+	struct sg_table *sgt;
+	unsigned long t0;
+	int ret;
+
+	md->p2p.funcs = &revocable_p2p_funcs;
+	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_256K, true);
+	pinned = fake_importer(test, "pinned", DMA_BIT_MASK(64), SZ_256K, true);
+
+	bo2 = mock_bo_create(test, SZ_64K, VRAM_ONLY);
+	vram_only = export(test, bo2);
+	ret = imp_attach(pinned, vram_only, &pinned_p2p_ops);
+	KUNIT_EXPECT_EQ(test, ret, -EOPNOTSUPP);
+	if (!ret)
+		imp_detach(pinned);
+	unexport(bo2, vram_only);
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x6d);
+	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(dyn));
+	KUNIT_EXPECT_EQ(test, imp_kind(dyn), DRM_PRIME_P2P_MAP_RESOURCE);
+	imp_unmap(dyn);
+
+	KUNIT_ASSERT_EQ(test, imp_attach(pinned, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_EXPECT_FALSE(test, pinned->attach->peer2peer);
+	KUNIT_ASSERT_EQ(test, imp_pin(pinned), 0);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	sgt = imp_map(pinned);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(pinned), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, pinned, sgt, SZ_256K, 0x6d);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
+
+	/* Nothing of device memory is held: removal does not wait. */
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	expect_contents(test, pinned, sgt, SZ_256K, 0x6d);
+
+	imp_unmap(pinned);
+	imp_unpin(pinned);
+	imp_detach(pinned);
+	imp_detach(dyn);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * A kernel mapping (dma_buf_vmap()) of device memory that goes with the
+ * device is one revoke waits for, as for an importer's mapping: up to its
+ * timeout, and no longer once it is gone.
+ */
+static void test_revoke_vmap(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct dma_buf *dmabuf;
+	struct iosys_map map;
+	struct mock_bo *bo;
+	unsigned long t0;
+	int ret;
+
+	md->p2p.funcs = &revocable_p2p_funcs;
+	bo = mock_bo_create(test, SZ_64K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_vmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 1);
+
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, HZ / 10);
+	KUNIT_EXPECT_GE(test, jiffies - t0, HZ / 10);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	dma_buf_vunmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	unexport(bo, dmabuf);
+}
+
+struct late_fence {
+	struct dma_fence base;
+	spinlock_t lock;	/* the fence's */
+	struct delayed_work work;
+};
+
+static const char *late_fence_name(struct dma_fence *fence)
+{
+	return "drm-prime-p2p-test";
+}
+
+static const struct dma_fence_ops late_fence_ops = {
+	.get_driver_name = late_fence_name,
+	.get_timeline_name = late_fence_name,
+};
+
+static void late_fence_signal(struct work_struct *work)
+{
+	struct late_fence *f = container_of(work, struct late_fence, work.work);
+
+	dma_fence_signal(&f->base);
+}
+
+/* At the end of the test: signalled, and the test's reference dropped. */
+static void late_fence_drop(void *data)
+{
+	struct late_fence *f = data;
+
+	cancel_delayed_work_sync(&f->work);
+	dma_fence_signal(&f->base);
+	dma_fence_put(&f->base);
+}
+
+/*
+ * A fence of its own context that the test signals, late or never. It is
+ * freed by its last dma_fence_put() (dma_fence_free(), after an RCU grace
+ * period), not by KUnit: a reservation object may hold it longer than the
+ * test.
+ */
+static struct late_fence *late_fence_create(struct kunit *test)
+{
+	struct late_fence *f = kzalloc_obj(*f);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &late_fence_ops, &f->lock,
+		       dma_fence_context_alloc(1), 1);
+	INIT_DELAYED_WORK(&f->work, late_fence_signal);
+	ret = kunit_add_action_or_reset(test, late_fence_drop, f);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return f;
+}
+
+/* Add @f to @resv for @usage. */
+static void add_fence(struct kunit *test, struct dma_resv *resv,
+		      struct late_fence *f, enum dma_resv_usage usage)
+{
+	int ret;
+
+	dma_resv_lock(resv, NULL);
+	ret = dma_resv_reserve_fences(resv, 1);
+	if (!ret)
+		dma_resv_add_fence(resv, &f->base, usage);
+	dma_resv_unlock(resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
+/*
+ * Revoke waits for the fences of the importers' work: the memory stays the
+ * device's until the DMA that was queued on it is done, even after every
+ * importer has dropped its mapping (dma_buf_invalidate_mappings()). Here an
+ * importer's fence signals 200 ms after the revoke starts.
+ */
+static void test_revoke_fence(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp;
+	struct late_fence *f;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned long t0;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
+
+	f = late_fence_create(test);
+	add_fence(test, dmabuf->resv, f, DMA_RESV_USAGE_BOOKKEEP);
+
+	t0 = jiffies;
+	schedule_delayed_work(&f->work, msecs_to_jiffies(200));
+	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&f->base));
+	KUNIT_EXPECT_GE(test, jiffies - t0, msecs_to_jiffies(190));
+	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
+	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
+	KUNIT_EXPECT_NULL(test, imp->sgt);
+
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * Pin waits for the buffer's pending move: the memory must be usable when
+ * pin returns (&dma_buf_ops.pin). A driver that pipelines its moves leaves
+ * a kernel fence in the reservation object; here it signals 200 ms later.
+ */
+static void test_pin_waits_for_move(struct kunit *test)
+{
+	struct fake_importer *imp;
+	struct late_fence *f;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned long t0;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "pinned", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &pinned_p2p_ops), 0);
+
+	f = late_fence_create(test);
+	add_fence(test, dmabuf->resv, f, DMA_RESV_USAGE_KERNEL);
+
+	t0 = jiffies;
+	schedule_delayed_work(&f->work, msecs_to_jiffies(200));
+	KUNIT_EXPECT_EQ(test, imp_pin(imp), 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&f->base));
+	KUNIT_EXPECT_GE(test, jiffies - t0, msecs_to_jiffies(190));
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+
+	imp_unpin(imp);
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * A fence that never signals does not hold up removal for ever: revoke
+ * waits for it at most its timeout, and says so.
+ */
+static void test_revoke_fence_timeout(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct late_fence *f;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+	unsigned long t0;
+
+	bo = mock_bo_create(test, SZ_64K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	f = late_fence_create(test);
+	add_fence(test, dmabuf->resv, f, DMA_RESV_USAGE_BOOKKEEP);
+
+	t0 = jiffies;
+	drm_prime_p2p_revoke(&md->p2p, HZ / 10);
+	KUNIT_EXPECT_GE(test, jiffies - t0, HZ / 10);
+	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	KUNIT_EXPECT_FALSE(test, dma_fence_is_signaled(&f->base));
+
+	dma_fence_signal(&f->base);
 	unexport(bo, dmabuf);
 }
 
@@ -1095,6 +1534,7 @@ static const struct drm_prime_p2p_funcs split_p2p_funcs = {
 	.placement = mock_placement,
 	.reachable = mock_reachable,
 	.resource_ranges = split_resource_ranges,
+	.pinned_p2p = true,
 };
 
 /*
@@ -1593,7 +2033,7 @@ static int job_invalidate(struct bench_job *job)
 		}
 		t0 = ktime_get_ns();
 		dma_resv_lock(bo->tbo.base.resv, NULL);
-		drm_prime_p2p_move_notify(&bo->tbo, NULL);
+		drm_prime_p2p_move_notify(&bo->p2p, &bo->tbo, NULL);
 		dma_resv_unlock(bo->tbo.base.resv);
 		job->t[k] = ktime_get_ns() - t0;
 	}
@@ -1743,6 +2183,14 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_vmap_pins),
 	KUNIT_CASE(test_revoke),
 	KUNIT_CASE(test_revoke_static),
+	KUNIT_CASE(test_revoke_pinned_p2p),
+	KUNIT_CASE(test_pinned_p2p_policy),
+	KUNIT_CASE(test_revoke_vmap),
+	KUNIT_CASE(test_revoke_fence),
+	KUNIT_CASE(test_revoke_fence_timeout),
+	KUNIT_CASE(test_pin_waits_for_move),
+	KUNIT_CASE(test_move_after_handle_close),
+	KUNIT_CASE(test_attach_races_pin),
 	KUNIT_CASE(test_unbalanced),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_ranges),

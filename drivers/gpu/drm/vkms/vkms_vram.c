@@ -217,7 +217,7 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 {
 	struct ttm_resource *old = bo->resource;
 
-	drm_prime_p2p_move_notify(bo, new_mem);
+	drm_prime_p2p_move_notify(&ttm_to_vkms_bo(bo)->p2p, bo, new_mem);
 
 	/* Between system placements the pages stay; TTM populated them. */
 	if (!old || (old->mem_type != TTM_PL_VRAM &&
@@ -230,7 +230,7 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 
 static void vkms_swap_notify(struct ttm_buffer_object *bo)
 {
-	drm_prime_p2p_move_notify(bo, NULL);
+	drm_prime_p2p_move_notify(&ttm_to_vkms_bo(bo)->p2p, bo, NULL);
 }
 
 static int vkms_io_mem_reserve(struct ttm_device *bdev,
@@ -284,9 +284,15 @@ static bool vkms_p2p_reachable(struct drm_gem_object *obj, u32 mem_type,
 	}
 }
 
+/*
+ * VRAM in system memory is freed with the DRM device, after the last export
+ * of it is released: an importer that pins without being able to be told to
+ * unmap (vb2-dma-contig) may have it.
+ */
 static const struct drm_prime_p2p_funcs vkms_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.reachable = vkms_p2p_reachable,
+	.pinned_p2p = true,
 };
 
 static struct p2pdma_provider *vkms_p2p_provider(struct drm_gem_object *obj,
@@ -297,7 +303,11 @@ static struct p2pdma_provider *vkms_p2p_provider(struct drm_gem_object *obj,
 	return mem_type == TTM_PL_VRAM ? vkms_pci_vram_provider(vram->pci) : NULL;
 }
 
-/* VRAM on a PCI BAR: the P2PDMA topology decides, the provider maps. */
+/*
+ * VRAM on a PCI BAR: the P2PDMA topology decides, the provider maps. The BAR
+ * goes when the PCI device is removed, exports or not: only importers that
+ * can be told to unmap get it (the default), pinned ones system memory.
+ */
 static const struct drm_prime_p2p_funcs vkms_pci_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.provider = vkms_p2p_provider,
@@ -310,7 +320,8 @@ static void vkms_bo_free(struct drm_gem_object *obj)
 
 static struct dma_buf *vkms_bo_export(struct drm_gem_object *obj, int flags)
 {
-	return drm_prime_p2p_export(&obj_to_vram(obj)->p2p, obj, flags);
+	return drm_prime_p2p_export(&obj_to_vram(obj)->p2p, &to_vkms_bo(obj)->p2p,
+				    obj, flags);
 }
 
 /*

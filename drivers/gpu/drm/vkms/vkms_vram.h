@@ -64,14 +64,21 @@ struct vkms_vram {
  * struct vkms_bo - a buffer object of a VKMS device with VRAM
  *
  * @tbo: the TTM buffer object, with the GEM object in it
+ * @p2p: the P2P exporter's link to the buffer's exports
  */
 struct vkms_bo {
 	struct ttm_buffer_object tbo;
+	struct drm_prime_p2p_object p2p;
 };
 
 static inline struct vkms_bo *to_vkms_bo(struct drm_gem_object *obj)
 {
 	return container_of(obj, struct vkms_bo, tbo.base);
+}
+
+static inline struct vkms_bo *ttm_to_vkms_bo(struct ttm_buffer_object *tbo)
+{
+	return container_of(tbo, struct vkms_bo, tbo);
 }
 
 int vkms_vram_parse_size(const char *str, u64 *size);
