@@ -440,6 +440,8 @@ TEST_F(pci, unplug_bar)
 	struct edu_p2p_info before, after;
 	struct dumb e = { 0 };
 	char path[PATH_MAX];
+	uint32_t *p;
+	uint64_t i;
 
 	bar_import(_metadata, self, &before);
 
@@ -453,8 +455,16 @@ TEST_F(pci, unplug_bar)
 	EXPECT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH),
 		  -ENODEV);
 	EXPECT_EQ(check(self->map, self->d.size, SEED), 0ULL);
-	/* The device goes on, in system memory. */
-	ASSERT_EQ(dumb_create(self->gpu, 256, 256, &e), 0);
+	/* The device goes on, in system memory, cleared for a new buffer. */
+	ASSERT_EQ(dumb_create(self->gpu, 1024, 1024, &e), 0);
+	p = dumb_map(self->gpu, &e);
+	ASSERT_NE(p, NULL);
+	for (i = 0; i < e.size / 4 && !p[i]; i++)
+		;
+	EXPECT_EQ(i, e.size / 4)
+		TH_LOG("a new buffer holds data at word %llu",
+		       (unsigned long long)i);
+	munmap(p, e.size);
 	gem_close(self->gpu, e.handle);
 
 	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "drm_p2p_test.h"
 
@@ -273,6 +274,97 @@ TEST_F(vram, evict_and_scanout)
 	for (i = 0; i < MAX_BUFS; i++) {
 		close(fds[i]);
 		gem_close(self->fd, bufs[i].handle);
+	}
+}
+
+/* Index of the first non-zero word plus one, or 0 if all are zero. */
+static unsigned long long nonzero(const uint32_t *p, uint64_t size)
+{
+	uint64_t i;
+
+	for (i = 0; i < size / 4; i++)
+		if (p[i])
+			return i + 1;
+	return 0;
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * A new buffer reads back zeros, never what another buffer left in VRAM:
+ * not where freed buffers were, not where an evicted one was. Every byte
+ * of the 16 MiB of VRAM is written first, so a buffer that is not cleared
+ * shows the pattern wherever it lands.
+ */
+TEST_F(vram, new_buffers_cleared)
+{
+	struct dumb b[5] = { 0 };
+	struct export_info info;
+	double t0, ms = 0;
+	int i, fds[4], evicted = 0;
+	uint32_t *p[5];
+
+	ASSERT_EQ(attr_write("vram_size", "16M"), 0);
+	ASSERT_EQ(attr_write("enabled", "1"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+
+	/* Fill VRAM, then free every buffer. */
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &b[i]), 0);
+		p[i] = dumb_map(self->fd, &b[i]);
+		ASSERT_NE(p[i], NULL);
+		fill(p[i], b[i].size, 0x5eed0000 + i);
+	}
+	for (i = 0; i < 4; i++) {
+		munmap(p[i], b[i].size);
+		gem_close(self->fd, b[i].handle);
+	}
+
+	/* New buffers in the same VRAM read zeros. */
+	for (i = 0; i < 4; i++) {
+		t0 = now_ms();
+		ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &b[i]), 0);
+		ms += now_ms() - t0;
+		p[i] = dumb_map(self->fd, &b[i]);
+		ASSERT_NE(p[i], NULL);
+		EXPECT_EQ(nonzero(p[i], b[i].size), 0ULL)
+			TH_LOG("new buffer %d holds a freed buffer's data", i);
+		fill(p[i], b[i].size, 0xe0000 + i);
+	}
+	TH_LOG("creating a 4 MiB buffer in VRAM, cleared: %.2f ms on average",
+	       ms / 4);
+
+	/* VRAM is full: a fifth buffer takes the VRAM of an evicted one. */
+	for (i = 0; i < 4; i++)
+		ASSERT_EQ(drmPrimeHandleToFD(self->fd, b[i].handle, DRM_CLOEXEC,
+					     &fds[i]), 0);
+	ASSERT_EQ(dumb_create(self->fd, BUF_W, BUF_H, &b[4]), 0);
+	p[4] = dumb_map(self->fd, &b[4]);
+	ASSERT_NE(p[4], NULL);
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(export_info(NAME, fds[i], &info), 0);
+		if (!strcmp(info.placement, "system")) {
+			evicted++;
+			/* The evicted one kept its own. */
+			EXPECT_EQ(check(p[i], b[i].size, 0xe0000 + i), 0ULL);
+		}
+	}
+	EXPECT_GE(evicted, 1);
+	EXPECT_EQ(nonzero(p[4], b[4].size), 0ULL)
+		TH_LOG("new buffer holds the evicted buffer's data");
+
+	for (i = 0; i < 5; i++) {
+		if (i < 4)
+			close(fds[i]);
+		munmap(p[i], b[i].size);
+		gem_close(self->fd, b[i].handle);
 	}
 }
 

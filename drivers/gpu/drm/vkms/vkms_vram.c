@@ -211,6 +211,19 @@ static void vkms_evict_flags(struct ttm_buffer_object *bo,
 			       &vkms_tt_place : &vkms_sys_place;
 }
 
+/*
+ * Memory handed to userspace holds no one else's data. System memory comes
+ * cleared from TTM's pool (device buffers allocate with
+ * TTM_TT_FLAG_ZERO_ALLOC); VRAM a new buffer gets may hold what a freed or
+ * evicted buffer left there, so it is cleared here. A CPU memset: VKMS VRAM
+ * is memory the CPU reaches through the kernel's linear map or a write-back
+ * mapping of the BAR.
+ */
+static void vkms_vram_clear(struct vkms_vram *vram, struct ttm_resource *res)
+{
+	memset(vram->vaddr + ((size_t)res->start << PAGE_SHIFT), 0, res->size);
+}
+
 static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 		     struct ttm_operation_ctx *ctx,
 		     struct ttm_resource *new_mem, struct ttm_place *hop)
@@ -219,12 +232,22 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 
 	drm_prime_p2p_move_notify(&ttm_to_vkms_bo(bo)->p2p, bo, new_mem);
 
-	/* Between system placements the pages stay; TTM populated them. */
-	if (!old || (old->mem_type != TTM_PL_VRAM &&
-		     new_mem->mem_type != TTM_PL_VRAM)) {
+	/*
+	 * A new buffer has no content to copy: its VRAM is cleared; its
+	 * system memory comes cleared.
+	 */
+	if (!old) {
+		if (new_mem->mem_type == TTM_PL_VRAM)
+			vkms_vram_clear(to_vram(bo->bdev), new_mem);
 		ttm_bo_move_null(bo, new_mem);
 		return 0;
 	}
+	/* Between system placements the pages stay; TTM populated them. */
+	if (old->mem_type != TTM_PL_VRAM && new_mem->mem_type != TTM_PL_VRAM) {
+		ttm_bo_move_null(bo, new_mem);
+		return 0;
+	}
+	/* Copies the content; clears VRAM for a buffer that has none yet. */
 	return ttm_bo_move_memcpy(bo, ctx, new_mem);
 }
 

@@ -245,6 +245,63 @@ static void vram_test_evict(struct kunit *test)
 		bo_put(bo[i]);
 }
 
+/* Checks that every byte of @bo reads zero; returns the first other or -1. */
+static long check_zero(struct kunit *test, struct vkms_bo *bo)
+{
+	struct iosys_map map;
+	long bad = -1;
+	size_t i;
+
+	KUNIT_ASSERT_EQ(test, drm_gem_vmap(&bo->tbo.base, &map), 0);
+	for (i = 0; i < bo->tbo.base.size / 4; i++) {
+		if (((u32 *)map.vaddr)[i]) {
+			bad = i;
+			break;
+		}
+	}
+	drm_gem_vunmap(&bo->tbo.base, &map);
+	return bad;
+}
+
+/*
+ * A new buffer holds no one else's data: VRAM another buffer left, freed
+ * or evicted, is cleared before a new buffer gets it.
+ */
+static void vram_test_cleared(struct kunit *test)
+{
+	struct vkms_bo *bo[5], *whole;
+	unsigned int i;
+
+	/* Every byte of VRAM written, then freed. */
+	for (i = 0; i < 4; i++) {
+		bo[i] = bo_create(test, QUARTER);
+		fill(test, bo[i], i + 20);
+		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_VRAM);
+	}
+	for (i = 0; i < 4; i++)
+		bo_put(bo[i]);
+	whole = bo_create(test, VRAM_SIZE);
+	KUNIT_EXPECT_EQ(test, mem_type(whole), TTM_PL_VRAM);
+	KUNIT_EXPECT_EQ(test, check_zero(test, whole), -1);
+	fill(test, whole, 30);
+	bo_put(whole);
+
+	/* Evicted: the new buffer takes the VRAM of the oldest one. */
+	for (i = 0; i < 4; i++) {
+		bo[i] = bo_create(test, QUARTER);
+		KUNIT_EXPECT_EQ(test, check_zero(test, bo[i]), -1);
+		fill(test, bo[i], i + 40);
+	}
+	bo[4] = bo_create(test, QUARTER);
+	KUNIT_EXPECT_EQ(test, mem_type(bo[0]), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, mem_type(bo[4]), TTM_PL_VRAM);
+	KUNIT_EXPECT_EQ(test, check_zero(test, bo[4]), -1);
+	/* The evicted one kept its content. */
+	KUNIT_EXPECT_EQ(test, check(test, bo[0], 40), -1);
+	for (i = 0; i < 5; i++)
+		bo_put(bo[i]);
+}
+
 /*
  * A mapped (scanned out) buffer is pinned: pressure evicts the others, and
  * when only pinned buffers are left a new one goes to system memory.
@@ -370,6 +427,7 @@ static struct kunit_case vkms_vram_test_cases[] = {
 	KUNIT_CASE(vram_test_parse_policy),
 	KUNIT_CASE(vram_test_placement),
 	KUNIT_CASE(vram_test_evict),
+	KUNIT_CASE(vram_test_cleared),
 	KUNIT_CASE(vram_test_pinned),
 	KUNIT_CASE(vram_test_compose),
 	{}
