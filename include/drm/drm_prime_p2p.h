@@ -186,6 +186,7 @@ struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
 bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf);
 struct drm_gem_object *
 drm_prime_p2p_exported_object(const struct dma_buf *dma_buf);
+bool drm_prime_p2p_export_revoked(struct dma_buf *dma_buf);
 
 bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
 			       struct ttm_buffer_object *bo,

@@ -9,6 +9,7 @@
  *
  * Copyright 2026 The drm-p2p authors
  */
+#include <sys/klog.h>
 #include <sys/mman.h>
 #include <linux/udmabuf.h>
 
@@ -444,6 +445,70 @@ TEST_F(share, revoke)
 	errno = 0;
 	EXPECT_NE(drmPrimeFDToHandle(self->gpu1, fd, &again), 0);
 	EXPECT_EQ(errno, ENODEV);
+	close(fd);
+}
+
+/* How many kernel warnings the log holds so far. */
+static int kernel_warnings(void)
+{
+	int len = klogctl(10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0);
+	char *buf, *p;
+	int n = 0;
+
+	if (len <= 0)
+		return -1;
+	buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	len = klogctl(3 /* SYSLOG_ACTION_READ_ALL */, buf, len);
+	if (len < 0) {
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	for (p = buf; (p = strstr(p, "WARNING:")); p++)
+		n++;
+	free(buf);
+	return n;
+}
+
+/*
+ * gpu1 displays a framebuffer of gpu0's buffer, turns it off, and gpu0
+ * goes away. Turning it on again with that framebuffer must fail with
+ * ENODEV: the export is revoked and gpu1 cannot map it. Not with a kernel
+ * warning: the importer must not ask the exporter for a mapping it was
+ * told is gone (dma_buf_vmap() warns when an exporter's vmap fails).
+ */
+TEST_F(share, reenable_after_revoke)
+{
+	uint32_t gh = 0, fb = 0, crc = 0;
+	struct dumb d = { 0 };
+	int fd, warnings;
+	char p[256];
+
+	fd = vram_buffer(_metadata, self, &d, 0x3e3e);
+	ASSERT_GE(fd, 0);
+	ASSERT_EQ(drmPrimeFDToHandle(self->gpu1, fd, &gh), 0);
+	ASSERT_EQ(add_fb(self, gh, d.pitch, &fb), 0);
+	ASSERT_EQ(crc_of(self, fb, &crc), 0);
+	ASSERT_EQ(drmModeSetCrtc(self->gpu1, self->crtc, 0, 0, 0, NULL, 0, NULL), 0);
+
+	close(self->gpu0);
+	self->gpu0 = -1;
+	snprintf(p, sizeof(p), VKMS_CONFIGFS "/" GPU0 "/enabled");
+	ASSERT_EQ(write_file(p, "0"), 0);
+
+	warnings = kernel_warnings();
+	ASSERT_GE(warnings, 0);
+	errno = 0;
+	EXPECT_NE(drmModeSetCrtc(self->gpu1, self->crtc, fb, 0, 0, &self->conn,
+				 1, &self->mode), 0);
+	EXPECT_EQ(errno, ENODEV);
+	EXPECT_EQ(kernel_warnings(), warnings)
+		TH_LOG("enabling the CRTC with a revoked import warned");
+
+	drmModeRmFB(self->gpu1, fb);
+	gem_close(self->gpu1, gh);
 	close(fd);
 }
 

@@ -1300,6 +1300,30 @@ drm_prime_p2p_exported_object(const struct dma_buf *dma_buf)
 EXPORT_SYMBOL(drm_prime_p2p_exported_object);
 
 /**
+ * drm_prime_p2p_export_revoked - has a P2P helper dma-buf been revoked?
+ * @dma_buf: a dma-buf made by drm_prime_p2p_export()
+ *
+ * For an importer that must not ask a revoked export for a mapping: after
+ * drm_prime_p2p_revoke() every attach, map, pin and vmap of it fails with
+ * -ENODEV, and dma_buf_vmap() warns when an exporter's vmap fails.
+ *
+ * Context: the reservation lock of @dma_buf held.
+ *
+ * Returns: true when the device that exported @dma_buf revoked it.
+ */
+bool drm_prime_p2p_export_revoked(struct dma_buf *dma_buf)
+{
+	struct drm_prime_p2p_export *exp;
+
+	if (WARN_ON(!drm_prime_p2p_is_export(dma_buf)))
+		return false;
+	dma_resv_assert_held(dma_buf->resv);
+	exp = dma_buf->priv;
+	return exp->revoked;
+}
+EXPORT_SYMBOL(drm_prime_p2p_export_revoked);
+
+/**
  * drm_prime_p2p_gem_prime_import - &drm_driver.gem_prime_import of a driver
  *	exporting through the P2P helper
  * @dev: the importing device

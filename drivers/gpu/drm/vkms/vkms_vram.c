@@ -516,7 +516,15 @@ static void vkms_import_free(struct drm_gem_object *obj)
 
 static int vkms_import_vmap(struct drm_gem_object *obj, struct iosys_map *map)
 {
-	return dma_buf_vmap(obj->import_attach->dmabuf, map);
+	struct dma_buf *dmabuf = obj->import_attach->dmabuf;
+
+	/*
+	 * The exporter went away: fail as its vmap would, without asking it
+	 * (dma_buf_vmap() warns when an exporter's vmap fails).
+	 */
+	if (drm_prime_p2p_export_revoked(dmabuf))
+		return -ENODEV;
+	return dma_buf_vmap(dmabuf, map);
 }
 
 static void vkms_import_vunmap(struct drm_gem_object *obj,
