@@ -13,6 +13,23 @@
 #include <linux/dma-buf.h>
 #include <linux/tracepoint.h>
 
+#include <drm/drm_prime_p2p.h>
+
+TRACE_DEFINE_ENUM(DRM_PRIME_P2P_MAP_NONE);
+TRACE_DEFINE_ENUM(DRM_PRIME_P2P_MAP_PCI);
+TRACE_DEFINE_ENUM(DRM_PRIME_P2P_MAP_RESOURCE);
+TRACE_DEFINE_ENUM(DRM_PRIME_P2P_MAP_DRIVER);
+TRACE_DEFINE_ENUM(DRM_PRIME_P2P_MAP_PAGES);
+
+/* As the exporter's debugfs files name them. */
+#define show_p2p_map_kind(kind)						\
+	__print_symbolic(kind,						\
+			 { DRM_PRIME_P2P_MAP_NONE, "none" },		\
+			 { DRM_PRIME_P2P_MAP_PCI, "p2p-pci" },		\
+			 { DRM_PRIME_P2P_MAP_RESOURCE, "p2p-resource" },	\
+			 { DRM_PRIME_P2P_MAP_DRIVER, "p2p-driver" },	\
+			 { DRM_PRIME_P2P_MAP_PAGES, "pages" })
+
 TRACE_EVENT(drm_prime_p2p_attach,
 	TP_PROTO(struct dma_buf_attachment *attach, u32 reach, int ret),
 	TP_ARGS(attach, reach, ret),
@@ -56,9 +73,10 @@ DECLARE_EVENT_CLASS(drm_prime_p2p_mapping,
 		__entry->nents = nents;
 		__entry->ret = ret;
 	),
-	TP_printk("dmabuf=%p importer=%s mem_type=%u kind=%d nents=%u ret=%d",
+	TP_printk("dmabuf=%p importer=%s mem_type=%u kind=%s nents=%u ret=%d",
 		  __entry->dmabuf, __get_str(importer), __entry->mem_type,
-		  __entry->kind, __entry->nents, __entry->ret)
+		  show_p2p_map_kind(__entry->kind), __entry->nents,
+		  __entry->ret)
 );
 
 DEFINE_EVENT(drm_prime_p2p_mapping, drm_prime_p2p_map,
