@@ -10,6 +10,7 @@
  * address leads back to its memory through dma_to_phys().
  */
 
+#include <linux/delay.h>
 #include <linux/dma-buf.h>
 #include <linux/dma-direct.h>
 #include <linux/dma-fence.h>
@@ -17,6 +18,7 @@
 #include <linux/dma-resv.h>
 #include <linux/file.h>
 #include <linux/iosys-map.h>
+#include <linux/kthread.h>
 #include <linux/scatterlist.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -1388,6 +1390,199 @@ static void test_revoke_fence_timeout(struct kunit *test)
 }
 
 /*
+ * A race: importers attaching, mapping, checking and detaching, a pinning
+ * importer, eviction back and forth, and revocation halfway, on threads of
+ * their own for 0.8 s. Each thread counts what went wrong rather than
+ * asserting (only the test's own thread may); the test then checks that
+ * nothing did, that every move told every importer that had a mapping
+ * before it returned, that every mapping named the buffer's bytes, and
+ * that no mapping and no pin is left. Lockdep and KASAN watch the rest.
+ */
+struct race {
+	struct mock_bo *bo;
+	struct dma_buf *dmabuf;
+	struct fake_importer *dyn[2];	/* reaches VRAM, does not */
+	struct fake_importer *pinner;
+	atomic_t maps, moves, pins, stale, bad_bytes, errors;
+};
+
+/* Bytes of the live mapping @sgt that are not the pattern; lock held. */
+static size_t race_bad_bytes(struct fake_importer *imp, struct sg_table *sgt,
+			     size_t size)
+{
+	struct scatterlist *sg;
+	size_t off = 0, bad = 0, j;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		const u8 *va = phys_to_virt(dma_to_phys(imp->dev,
+							sg_dma_address(sg)));
+
+		for (j = 0; j < sg_dma_len(sg) && off + j < size; j += 997)
+			bad += va[j] != pattern(off + j, 0x5a);
+		off += sg_dma_len(sg);
+	}
+	return bad + (off != size);
+}
+
+static int race_importer(void *data)
+{
+	struct race *r = data;
+	unsigned int n = 0;
+
+	while (!kthread_should_stop()) {
+		struct fake_importer *imp = r->dyn[n++ & 1];
+		struct sg_table *sgt;
+		int ret;
+
+		ret = imp_attach(imp, r->dmabuf, &dynamic_p2p_ops);
+		if (ret) {
+			/* Revoked, or pinned where this one does not reach. */
+			if (ret != -ENODEV && ret != -EBUSY)
+				atomic_inc(&r->errors);
+			usleep_range(1000, 2000);
+			continue;
+		}
+		dma_resv_lock(r->dmabuf->resv, NULL);
+		sgt = dma_buf_map_attachment(imp->attach, DMA_BIDIRECTIONAL);
+		if (!IS_ERR(sgt)) {
+			imp->sgt = sgt;
+			atomic_inc(&r->maps);
+			if (race_bad_bytes(imp, sgt, r->dmabuf->size))
+				atomic_inc(&r->bad_bytes);
+		} else if (PTR_ERR(sgt) != -ENODEV && PTR_ERR(sgt) != -EINVAL) {
+			/* -EINVAL: pinned where this one does not reach. */
+			atomic_inc(&r->errors);
+		}
+		dma_resv_unlock(r->dmabuf->resv);
+		cond_resched();
+		imp_detach(imp);
+	}
+	return 0;
+}
+
+static int race_evictor(void *data)
+{
+	struct ttm_placement tt = { .num_placement = 1, .placement = &tt_place };
+	struct ttm_place vram_place = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement vram = { .num_placement = 1,
+				      .placement = &vram_place };
+	struct ttm_operation_ctx ctx = { };
+	struct race *r = data;
+	unsigned int n = 0;
+
+	while (!kthread_should_stop()) {
+		struct ttm_buffer_object *tbo = &r->bo->tbo;
+		u32 before;
+		int ret;
+
+		dma_resv_lock(tbo->base.resv, NULL);
+		before = tbo->resource->mem_type;
+		ret = ttm_bo_validate(tbo, n++ & 1 ? &vram : &tt, &ctx);
+		if (!ret && tbo->resource->mem_type != before) {
+			atomic_inc(&r->moves);
+			/* Told before the move returned: no mapping is left. */
+			if (r->dyn[0]->sgt || r->dyn[1]->sgt)
+				atomic_inc(&r->stale);
+		} else if (ret && !tbo->pin_count) {
+			atomic_inc(&r->errors);
+		}
+		dma_resv_unlock(tbo->base.resv);
+		usleep_range(500, 1000);
+	}
+	return 0;
+}
+
+static int race_pinner(void *data)
+{
+	struct race *r = data;
+	struct fake_importer *imp = r->pinner;
+
+	while (!kthread_should_stop()) {
+		struct sg_table *sgt;
+		int ret;
+
+		ret = imp_attach(imp, r->dmabuf, &pinned_p2p_ops);
+		if (ret) {
+			if (ret != -ENODEV && ret != -EBUSY)
+				atomic_inc(&r->errors);
+			usleep_range(1000, 2000);
+			continue;
+		}
+		dma_resv_lock(r->dmabuf->resv, NULL);
+		ret = dma_buf_pin(imp->attach);
+		if (!ret) {
+			atomic_inc(&r->pins);
+			sgt = dma_buf_map_attachment(imp->attach,
+						     DMA_BIDIRECTIONAL);
+			if (!IS_ERR(sgt)) {
+				if (race_bad_bytes(imp, sgt, r->dmabuf->size))
+					atomic_inc(&r->bad_bytes);
+				dma_buf_unmap_attachment(imp->attach, sgt,
+							 DMA_BIDIRECTIONAL);
+			} else if (PTR_ERR(sgt) != -ENODEV) {
+				atomic_inc(&r->errors);
+			}
+			dma_buf_unpin(imp->attach);
+		} else if (ret != -ENODEV && ret != -EINVAL) {
+			atomic_inc(&r->errors);
+		}
+		dma_resv_unlock(r->dmabuf->resv);
+		usleep_range(500, 1000);
+		dma_buf_detach(r->dmabuf, imp->attach);
+		imp->attach = NULL;
+	}
+	return 0;
+}
+
+static void test_race(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct task_struct *t[3];
+	struct race *r;
+	unsigned int i;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	r->dmabuf = export(test, r->bo);
+	fill(test, r->dmabuf, 0x5a);
+	r->dyn[0] = fake_importer(test, "dyn-p2p", DMA_BIT_MASK(64), SZ_64K,
+				  true);
+	r->dyn[1] = fake_importer(test, "dyn-sys", DMA_BIT_MASK(64), SZ_64K,
+				  false);
+	r->pinner = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_64K,
+				  true);
+
+	t[0] = kthread_run(race_importer, r, "p2p-race-imp");
+	t[1] = kthread_run(race_evictor, r, "p2p-race-evict");
+	t[2] = kthread_run(race_pinner, r, "p2p-race-pin");
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		KUNIT_EXPECT_FALSE(test, IS_ERR(t[i]));
+	msleep(400);
+	drm_prime_p2p_revoke(&md->p2p, HZ);
+	msleep(400);
+	for (i = 0; i < ARRAY_SIZE(t); i++)
+		if (!IS_ERR(t[i]))
+			kthread_stop(t[i]);
+
+	kunit_info(test, "%d maps, %d moves, %d pins in 0.8 s\n",
+		   atomic_read(&r->maps), atomic_read(&r->moves),
+		   atomic_read(&r->pins));
+	KUNIT_EXPECT_GT(test, atomic_read(&r->maps), 0);
+	KUNIT_EXPECT_GT(test, atomic_read(&r->moves), 0);
+	KUNIT_EXPECT_GT(test, atomic_read(&r->pins), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->stale), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->bad_bytes), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&r->errors), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
+	KUNIT_EXPECT_EQ(test, r->bo->tbo.pin_count, 0);
+	KUNIT_EXPECT_TRUE(test, list_empty(&r->dmabuf->attachments));
+	unexport(r->bo, r->dmabuf);
+}
+
+/*
  * Importers that do not balance their calls: the helper warns once and
  * cleans up, leaving the buffer neither mapped nor pinned. The mappings left
  * behind are made through the ops, as the core makes them: one made through
@@ -2191,6 +2386,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_pin_waits_for_move),
 	KUNIT_CASE(test_move_after_handle_close),
 	KUNIT_CASE(test_attach_races_pin),
+	KUNIT_CASE(test_race),
 	KUNIT_CASE(test_unbalanced),
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_ranges),
