@@ -165,9 +165,9 @@ static const char *kind_name(uint32_t kind)
 	}
 }
 
-static int edu_import(int edu, int fd)
+static int edu_import(int edu, int fd, uint32_t flags)
 {
-	struct edu_p2p_import req = { .fd = fd };
+	struct edu_p2p_import req = { .fd = fd, .flags = flags };
 
 	return ioctl(edu, EDU_P2P_IMPORT, &req) ? -errno : 0;
 }
@@ -198,11 +198,13 @@ static int edu_info(int edu, struct edu_p2p_info *info)
 }
 
 /*
- * A 4 MiB buffer in VRAM on the BAR, filled from the CPU, imported by edu;
- * with @before, edu has read from it once, and @before is what it says.
+ * A 4 MiB buffer in VRAM on the BAR, filled from the CPU, imported by edu
+ * with the EDU_P2P_IMPORT_* @flags; with @before, edu has read from it
+ * once, and @before is what it says.
  */
-static void bar_import(struct __test_metadata *_metadata,
-		       struct _test_data_pci *self, struct edu_p2p_info *before)
+static void bar_import_flags(struct __test_metadata *_metadata,
+			     struct _test_data_pci *self,
+			     struct edu_p2p_info *before, uint32_t flags)
 {
 	struct export_info info;
 
@@ -214,11 +216,17 @@ static void bar_import(struct __test_metadata *_metadata,
 				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
 	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
 	EXPECT_STREQ(info.placement, "device");
-	ASSERT_EQ(edu_import(self->edu, self->fd), 0);
+	ASSERT_EQ(edu_import(self->edu, self->fd, flags), 0);
 	if (!before)
 		return;
 	ASSERT_EQ(edu_dma(self->edu, 0, 64, EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
 	ASSERT_EQ(edu_info(self->edu, before), 0);
+}
+
+static void bar_import(struct __test_metadata *_metadata,
+		       struct _test_data_pci *self, struct edu_p2p_info *before)
+{
+	bar_import_flags(_metadata, self, before, 0);
 }
 
 /* The expected bytes of the pattern fill() wrote, at @offset. */
@@ -230,6 +238,23 @@ static void expected(uint8_t *out, uint64_t offset, uint32_t len)
 	for (i = 0; i < ARRAY_SIZE(w); i++)
 		w[i] = SEED ^ (uint32_t)((first + i) * 2654435761u);
 	memcpy(out, (uint8_t *)w + offset % 4, len);
+}
+
+/* edu's DMA engine reads the buffer at @offset: the pattern fill() wrote. */
+static void edu_reads_pattern(struct __test_metadata *_metadata,
+			      struct _test_data_pci *self, uint64_t offset)
+{
+	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+
+	memset(got, 0, sizeof(got));
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
+	ASSERT_EQ(edu_dma(self->edu, offset, sizeof(got), EDU_P2P_DMABUF,
+			  EDU_P2P_SCRATCH), 0);
+	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
+	expected(want, offset, sizeof(want));
+	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
+		TH_LOG("edu read wrong bytes at offset %llu",
+		       (unsigned long long)offset);
 }
 
 /* Check what the exporter and edu say of the live mapping. */
@@ -306,21 +331,11 @@ static const uint64_t offsets[] = { 0, (1 << 20) + 100, (4 << 20) - 4096 };
 /* What the CPU wrote into VRAM, edu's DMA engine reads. */
 TEST_F(pci, device_reads)
 {
-	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
 	unsigned int i;
 
 	bar_import(_metadata, self, NULL);
-	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		memset(got, 0, sizeof(got));
-		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
-		ASSERT_EQ(edu_dma(self->edu, offsets[i], sizeof(got),
-				  EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
-		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
-		expected(want, offsets[i], sizeof(want));
-		EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
-			TH_LOG("edu read wrong bytes at offset %llu",
-			       (unsigned long long)offsets[i]);
-	}
+	for (i = 0; i < ARRAY_SIZE(offsets); i++)
+		edu_reads_pattern(_metadata, self, offsets[i]);
 	check_mapping(_metadata, self);
 }
 
@@ -430,6 +445,25 @@ TEST_F(pci, revoke_device)
 }
 
 /*
+ * After the ivshmem device was removed: edu and the VKMS device let go, and
+ * a rescan brings the device back, bound to vkms-vram again.
+ */
+static void bar_back(struct __test_metadata *_metadata,
+		     struct _test_data_pci *self)
+{
+	char path[PATH_MAX];
+
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
+	release_buffer(self);
+	close(self->gpu);
+	self->gpu = -1;
+	vkms_remove(GPU);
+	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
+	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
+	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+}
+
+/*
  * Removing the ivshmem device under a mapping: the BAR's user revokes and
  * moves its buffers to system memory first; edu is told, its transfers
  * fail with ENODEV; the VKMS device lives on without VRAM, and the
@@ -467,14 +501,7 @@ TEST_F(pci, unplug_bar)
 	munmap(p, e.size);
 	gem_close(self->gpu, e.handle);
 
-	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
-	release_buffer(self);
-	close(self->gpu);
-	self->gpu = -1;
-	vkms_remove(GPU);
-	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
-	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
-	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+	bar_back(_metadata, self);
 }
 
 static double now_s(void)
@@ -495,22 +522,13 @@ static double now_s(void)
  */
 TEST_F(pci, unplug_bar_pinned)
 {
-	struct edu_p2p_import req = { .flags = EDU_P2P_IMPORT_PINNED };
-	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
 	struct edu_p2p_info before, after;
 	struct export_info info;
 	char path[PATH_MAX];
 	const char *line;
 	double t0, secs;
 
-	ASSERT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, &self->d), 0);
-	self->map = dumb_map(self->gpu, &self->d);
-	ASSERT_NE(self->map, NULL);
-	fill(self->map, self->d.size, SEED);
-	ASSERT_EQ(drmPrimeHandleToFD(self->gpu, self->d.handle,
-				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
-	req.fd = self->fd;
-	ASSERT_EQ(ioctl(self->edu, EDU_P2P_IMPORT, &req), 0);
+	bar_import_flags(_metadata, self, NULL, EDU_P2P_IMPORT_PINNED);
 	ASSERT_EQ(edu_info(self->edu, &before), 0);
 	EXPECT_EQ(before.pinned, 1U);
 	ASSERT_EQ(export_info(GPU, self->fd, &info), 0);
@@ -541,23 +559,9 @@ TEST_F(pci, unplug_bar_pinned)
 	EXPECT_EQ(after.invalidations, 0U);
 	EXPECT_EQ(after.maps, before.maps);
 	EXPECT_EQ(after.first_dma, before.first_dma);
-	memset(got, 0, sizeof(got));
-	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
-	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_DMABUF,
-			  EDU_P2P_SCRATCH), 0);
-	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
-	expected(want, offsets[1], sizeof(want));
-	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
-		TH_LOG("edu read wrong bytes after the removal");
+	edu_reads_pattern(_metadata, self, offsets[1]);
 
-	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
-	release_buffer(self);
-	close(self->gpu);
-	self->gpu = -1;
-	vkms_remove(GPU);
-	ASSERT_EQ(write_file("/sys/bus/pci/rescan", "1"), 0);
-	snprintf(path, sizeof(path), PCI_DRVS "/vkms-vram/%s", self->bar);
-	EXPECT_EQ(access(path, F_OK), 0) TH_LOG("%s did not come back", self->bar);
+	bar_back(_metadata, self);
 }
 
 /*
@@ -568,30 +572,13 @@ TEST_F(pci, unplug_bar_pinned)
  */
 TEST_F(pci, segment_limit)
 {
-	struct edu_p2p_import req = { .flags = EDU_P2P_IMPORT_SEG_64K };
-	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
+	uint8_t got[EDU_P2P_BUF_SIZE];
 	struct edu_p2p_info info;
 	unsigned int i;
 
-	ASSERT_EQ(dumb_create(self->gpu, BUF_W, BUF_H, &self->d), 0);
-	self->map = dumb_map(self->gpu, &self->d);
-	ASSERT_NE(self->map, NULL);
-	fill(self->map, self->d.size, SEED);
-	ASSERT_EQ(drmPrimeHandleToFD(self->gpu, self->d.handle,
-				     DRM_CLOEXEC | DRM_RDWR, &self->fd), 0);
-	req.fd = self->fd;
-	ASSERT_EQ(ioctl(self->edu, EDU_P2P_IMPORT, &req), 0);
-	for (i = 0; i < ARRAY_SIZE(offsets); i++) {
-		memset(got, 0, sizeof(got));
-		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), true), 0);
-		ASSERT_EQ(edu_dma(self->edu, offsets[i], sizeof(got),
-				  EDU_P2P_DMABUF, EDU_P2P_SCRATCH), 0);
-		ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
-		expected(want, offsets[i], sizeof(want));
-		EXPECT_EQ(memcmp(got, want, sizeof(got)), 0)
-			TH_LOG("edu read wrong bytes at offset %llu",
-			       (unsigned long long)offsets[i]);
-	}
+	bar_import_flags(_metadata, self, NULL, EDU_P2P_IMPORT_SEG_64K);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++)
+		edu_reads_pattern(_metadata, self, offsets[i]);
 	/*
 	 * And what edu writes, the CPU reads back (inside a CPU access of the
 	 * dma-buf: where edu's DMA is bounced, the exporter copies it back).
@@ -627,7 +614,6 @@ TEST_F(pci, segment_limit)
  */
 TEST_F(pci, importer_gone)
 {
-	uint8_t want[EDU_P2P_BUF_SIZE], got[EDU_P2P_BUF_SIZE];
 	struct edu_p2p_info before, info;
 	struct export_info ei;
 	char edu[32];
@@ -643,19 +629,15 @@ TEST_F(pci, importer_gone)
 	EXPECT_STREQ(ei.placement, p2p_expected(self->expect) ? "device" :
 		     "system");
 	EXPECT_EQ(edu_info(self->edu, &info), -ENODEV);
-	EXPECT_EQ(edu_import(self->edu, self->fd), -ENODEV);
+	EXPECT_EQ(edu_import(self->edu, self->fd, 0), -ENODEV);
 	close(self->edu);
 	self->edu = -1;
 
 	ASSERT_EQ(write_file(PCI_DRVS "/edu_p2p/bind", edu), 0);
 	self->edu = open("/dev/edu_p2p", O_RDWR | O_CLOEXEC);
 	ASSERT_GE(self->edu, 0);
-	ASSERT_EQ(edu_import(self->edu, self->fd), 0);
-	ASSERT_EQ(edu_dma(self->edu, offsets[1], sizeof(got), EDU_P2P_DMABUF,
-			  EDU_P2P_SCRATCH), 0);
-	ASSERT_EQ(edu_scratch(self->edu, got, sizeof(got), false), 0);
-	expected(want, offsets[1], sizeof(want));
-	EXPECT_EQ(memcmp(got, want, sizeof(got)), 0);
+	ASSERT_EQ(edu_import(self->edu, self->fd, 0), 0);
+	edu_reads_pattern(_metadata, self, offsets[1]);
 	check_mapping(_metadata, self);
 }
 
