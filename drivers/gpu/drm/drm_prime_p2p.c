@@ -1364,15 +1364,29 @@ static void invalidate(struct drm_prime_p2p_export *exp)
  * The backing store of the buffer is about to move or go, and the importers
  * were told. Those that keep a mapping of RAM until later (as the contract
  * lets them) must not have it synced then, into memory that is another
- * buffer's by that time: what their devices wrote so far is synced for the
- * CPU now, moving with the buffer, and the mapping is marked stale.
- * Reservation lock held.
+ * buffer's by that time: once the fences of their work signalled, what their
+ * devices wrote is synced for the CPU, moving with the buffer, and the
+ * mapping is marked stale. A move that fails after this leaves them stale:
+ * such an importer was told to map again. Reservation lock held.
  */
 static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
 {
 	struct drm_prime_p2p_attach *pa;
 	struct drm_prime_p2p_mapping *m;
+	bool live = false;
 
+	list_for_each_entry(pa, &exp->attachments, link)
+		list_for_each_entry(m, &pa->mappings, link)
+			live |= !m->stale;
+	if (!live)
+		return;
+	/*
+	 * Importers may access the memory until their fences signal, also
+	 * after being told: what their devices write until then must be in
+	 * the pages before they are synced for the CPU and move.
+	 */
+	dma_resv_wait_timeout(exp->obj->resv, DMA_RESV_USAGE_BOOKKEEP, false,
+			      MAX_SCHEDULE_TIMEOUT);
 	sync_mappings(exp, true);
 	list_for_each_entry(pa, &exp->attachments, link)
 		list_for_each_entry(m, &pa->mappings, link)
