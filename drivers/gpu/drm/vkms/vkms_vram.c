@@ -229,6 +229,7 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 		     struct ttm_resource *new_mem, struct ttm_place *hop)
 {
 	struct ttm_resource *old = bo->resource;
+	int ret;
 
 	drm_prime_p2p_move_notify(&ttm_to_vkms_bo(bo)->p2p, bo, new_mem);
 
@@ -247,7 +248,15 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 		ttm_bo_move_null(bo, new_mem);
 		return 0;
 	}
-	/* Copies the content; clears VRAM for a buffer that has none yet. */
+	/*
+	 * A CPU copy: the work of the device and the importers on the
+	 * buffer must be done first (ttm_bo_move_memcpy() waits only after
+	 * it copied). Copies the content; clears VRAM for a buffer that has
+	 * none yet.
+	 */
+	ret = ttm_bo_wait_ctx(bo, ctx);
+	if (ret)
+		return ret;
 	return ttm_bo_move_memcpy(bo, ctx, new_mem);
 }
 
