@@ -902,6 +902,23 @@ static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	dma_resv_assert_held(obj->resv);
 	if (exp->revoked)
 		return -ENODEV;
+	/*
+	 * A kernel mapping cannot be told to go: where device memory goes
+	 * with the device, a buffer that may live in system memory is moved
+	 * there first (when that fails, it is mapped where it is, and revoke
+	 * waits for it).
+	 */
+	if (!exp->p2p->funcs->pinned_p2p && !bo->pin_count &&
+	    is_device_mem(bo->bdev, bo->resource->mem_type)) {
+		bool sys;
+
+		placement_classes(exp, &sys);
+		if (sys) {
+			ret = place_for(exp, 0);
+			if (ret == -EINTR || ret == -ERESTARTSYS)
+				return ret;
+		}
+	}
 	ttm_bo_pin(bo);
 	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
 	if (obj->funcs->vmap)

@@ -1144,9 +1144,17 @@ static void test_pinned_p2p_policy(struct kunit *test)
 	unsigned long t0;
 	int ret;
 
-	md->p2p.funcs = &revocable_p2p_funcs;
 	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_256K, true);
 	pinned = fake_importer(test, "pinned", DMA_BIT_MASK(64), SZ_256K, true);
+
+	/*
+	 * Filled through a kernel mapping first: with these funcs a vmap
+	 * would move the buffer to system memory.
+	 */
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x6d);
+	md->p2p.funcs = &revocable_p2p_funcs;
 
 	bo2 = mock_bo_create(test, SZ_64K, VRAM_ONLY);
 	vram_only = export(test, bo2);
@@ -1156,9 +1164,6 @@ static void test_pinned_p2p_policy(struct kunit *test)
 		imp_detach(pinned);
 	unexport(bo2, vram_only);
 
-	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
-	dmabuf = export(test, bo);
-	fill(test, dmabuf, 0x6d);
 	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(dyn));
 	KUNIT_EXPECT_EQ(test, imp_kind(dyn), DRM_PRIME_P2P_MAP_RESOURCE);
@@ -1188,9 +1193,11 @@ static void test_pinned_p2p_policy(struct kunit *test)
 }
 
 /*
- * A kernel mapping (dma_buf_vmap()) of device memory that goes with the
- * device is one revoke waits for, as for an importer's mapping: up to its
- * timeout, and no longer once it is gone.
+ * A kernel mapping (dma_buf_vmap()) cannot be told to go: where device
+ * memory goes with the device, a buffer that may be in system memory is
+ * mapped there, and a kernel mapping of device memory is one revoke waits
+ * for, as for an importer's mapping: up to its timeout, and no longer once
+ * it is gone.
  */
 static void test_revoke_vmap(struct kunit *test)
 {
@@ -1202,6 +1209,21 @@ static void test_revoke_vmap(struct kunit *test)
 	int ret;
 
 	md->p2p.funcs = &revocable_p2p_funcs;
+
+	/* A buffer that may live in system memory is mapped there. */
+	bo = mock_bo_create(test, SZ_64K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = dma_buf_vmap(dmabuf, &map);
+	KUNIT_EXPECT_EQ(test, bo->tbo.resource->mem_type, TTM_PL_TT);
+	if (!ret)
+		dma_buf_vunmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, ret, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
+	unexport(bo, dmabuf);
+
+	/* One that can only be in device memory is waited for. */
 	bo = mock_bo_create(test, SZ_64K, VRAM_ONLY);
 	dmabuf = export(test, bo);
 	dma_resv_lock(dmabuf->resv, NULL);
