@@ -956,8 +956,9 @@ static void test_revoke_static(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
 
 	t0 = jiffies;
-	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
-	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	drm_prime_p2p_revoke(&md->p2p, 4 * HZ);
+	/* Not its timeout: what it waited for, if anything, was not there. */
+	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 1);
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
 	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
@@ -1000,8 +1001,9 @@ static void test_revoke_pinned_p2p(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
 
 	t0 = jiffies;
-	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
-	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	drm_prime_p2p_revoke(&md->p2p, 4 * HZ);
+	/* Not its timeout: what it waited for, if anything, was not there. */
+	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
 	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
 	expect_contents(test, imp, sgt, SZ_256K, 0x2b);
 
@@ -1045,7 +1047,7 @@ static void test_move_after_handle_close(struct kunit *test)
 	dma_resv_unlock(dmabuf->resv);
 	KUNIT_EXPECT_EQ(test, imp->invalidations, 1);
 	KUNIT_EXPECT_NULL(test, imp->sgt);
-	/* Not told: drop the stale mapping here, or it would leak. */
+	/* Had it not been told, its stale mapping would leak: drop it. */
 	imp_unmap(imp);
 
 	sgt = imp_map(imp);
@@ -1181,8 +1183,9 @@ static void test_pinned_p2p_policy(struct kunit *test)
 
 	/* Nothing of device memory is held: removal does not wait. */
 	t0 = jiffies;
-	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
-	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	drm_prime_p2p_revoke(&md->p2p, 4 * HZ);
+	/* Not its timeout: what it waited for, if anything, was not there. */
+	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
 	expect_contents(test, pinned, sgt, SZ_256K, 0x6d);
 
 	imp_unmap(pinned);
@@ -1241,8 +1244,9 @@ static void test_revoke_vmap(struct kunit *test)
 	dma_resv_unlock(dmabuf->resv);
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
 	t0 = jiffies;
-	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
-	KUNIT_EXPECT_LT(test, jiffies - t0, HZ);
+	drm_prime_p2p_revoke(&md->p2p, 4 * HZ);
+	/* Not its timeout: what it waited for, if anything, was not there. */
+	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
 	unexport(bo, dmabuf);
 }
 
@@ -1340,7 +1344,7 @@ static void test_revoke_fence(struct kunit *test)
 
 	t0 = jiffies;
 	schedule_delayed_work(&f->work, msecs_to_jiffies(200));
-	drm_prime_p2p_revoke(&md->p2p, 2 * HZ);
+	drm_prime_p2p_revoke(&md->p2p, 4 * HZ);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(&f->base));
 	KUNIT_EXPECT_GE(test, jiffies - t0, msecs_to_jiffies(190));
 	KUNIT_EXPECT_LT(test, jiffies - t0, 2 * HZ);
