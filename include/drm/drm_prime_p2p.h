@@ -76,9 +76,11 @@ struct drm_prime_p2p_funcs {
 	/**
 	 * @resource_ranges: The physical ranges of device memory that back
 	 * @res, in order; *@ranges is allocated with kvmalloc() and freed by
-	 * the helper. Optional: by default a resource is one contiguous range
-	 * of the object's size at the bus offset ttm_mem_io_reserve() gives.
-	 * Returns the number of ranges or a negative error code.
+	 * the helper. Returns the number of ranges or a negative error code.
+	 * Called with the reservation lock held. Required: only the driver
+	 * knows whether its resource manager hands out contiguous resources;
+	 * one whose manager always does (TTM's range manager) sets it to
+	 * drm_prime_p2p_contiguous_ranges().
 	 */
 	int (*resource_ranges)(struct drm_gem_object *obj,
 			       struct ttm_resource *res,
@@ -193,6 +195,9 @@ bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
 			       const struct ttm_resource *new_mem);
 void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 			  unsigned long timeout);
+int drm_prime_p2p_contiguous_ranges(struct drm_gem_object *obj,
+				    struct ttm_resource *res,
+				    struct phys_vec **ranges);
 
 enum drm_prime_p2p_map_kind
 drm_prime_p2p_attachment_kind(struct dma_buf_attachment *attach);
@@ -201,6 +206,7 @@ drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach);
 
 #if IS_ENABLED(CONFIG_KUNIT)
 int drm_prime_p2p_may_fail(void);
+bool drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach);
 #endif
 
 /**

@@ -40,6 +40,8 @@ FIXTURE(pci) {
 	struct dumb d;
 	uint32_t *map;
 	int fd;
+	/* edu's PCI name and its IOMMU group's type, while it is changed */
+	char edu_dev[32], edu_type[32];
 };
 
 /* The PCI name of the first device bound to @driver. */
@@ -131,9 +133,14 @@ static void release_buffer(struct _test_data_pci *self)
 	self->d.handle = 0;
 }
 
+static int edu_domain(struct _test_data_pci *self, const char *type);
+
 FIXTURE_TEARDOWN(pci)
 {
 	release_buffer(self);
+	if (self->edu_type[0] && edu_domain(self, self->edu_type))
+		fprintf(stderr, "# cannot give edu's IOMMU group back its type %s\n",
+			self->edu_type);
 	if (self->edu >= 0)
 		close(self->edu);
 	if (self->gpu >= 0)
@@ -639,6 +646,94 @@ TEST_F(pci, importer_gone)
 	ASSERT_EQ(edu_import(self->edu, self->fd, 0), 0);
 	edu_reads_pattern(_metadata, self, offsets[1]);
 	check_mapping(_metadata, self);
+}
+
+/* The type file of the IOMMU group of PCI device @dev. */
+static int group_type_path(const char *dev, char *path, size_t len)
+{
+	char link[PATH_MAX], p[PATH_MAX];
+	const char *group;
+	ssize_t n;
+
+	snprintf(p, sizeof(p), PCI_DEVS "/%s/iommu_group", dev);
+	n = readlink(p, link, sizeof(link) - 1);
+	if (n < 0)
+		return -errno;
+	link[n] = '\0';
+	group = strrchr(link, '/');
+	group = group ? group + 1 : link;
+	if (strlen(group) > 16)
+		return -ENAMETOOLONG;
+	snprintf(path, len, "/sys/kernel/iommu_groups/%.16s/type", group);
+	return 0;
+}
+
+/*
+ * Give edu's IOMMU group the domain @type ("identity", or the type it had),
+ * edu_p2p unbound while it changes: the group must have no driver.
+ */
+static int edu_domain(struct _test_data_pci *self, const char *type)
+{
+	char path[PATH_MAX];
+	int err;
+
+	err = group_type_path(self->edu_dev, path, sizeof(path));
+	if (err)
+		return err;
+	if (self->edu >= 0)
+		close(self->edu);
+	self->edu = -1;
+	if (write_file(PCI_DRVS "/edu_p2p/unbind", self->edu_dev))
+		return -EIO;
+	err = write_file(path, type);
+	if (write_file(PCI_DRVS "/edu_p2p/bind", self->edu_dev))
+		return -EIO;
+	self->edu = open("/dev/edu_p2p", O_RDWR | O_CLOEXEC);
+	if (self->edu < 0)
+		return -errno;
+	return err ? -EIO : 0;
+}
+
+/*
+ * An importer behind an IOMMU whose domain is identity (iommu=pt, or its
+ * group's type set so) is not translated: its DMA mask bounds what it
+ * reaches as it would with no IOMMU at all. edu with a 31-bit mask cannot
+ * reach the BAR in the PCI hole: the buffer moves to system memory, below
+ * the mask, and edu reads the right bytes there. The teardown gives edu's
+ * group its type back.
+ */
+TEST_F(pci, identity_domain)
+{
+	char path[PATH_MAX], type[32] = "";
+	struct edu_p2p_info info;
+	struct export_info ei;
+	unsigned int i;
+
+	if (!iova(self))
+		SKIP(return, "edu is not behind an IOMMU in this topology");
+	ASSERT_GT(self->bar_start, (1ULL << 31) - 1)
+		TH_LOG("the BAR is within a 31-bit mask");
+	ASSERT_EQ(bound_device("edu_p2p", self->edu_dev,
+			       sizeof(self->edu_dev)), 0);
+	ASSERT_EQ(group_type_path(self->edu_dev, path, sizeof(path)), 0);
+	ASSERT_EQ(read_file(path, type, sizeof(type)), 0);
+	type[strcspn(type, "\n")] = '\0';
+	ASSERT_EQ(edu_domain(self, "identity"), 0);
+	memcpy(self->edu_type, type, sizeof(type));
+	printf("# edu's IOMMU group: %s, now identity\n", type);
+
+	bar_import_flags(_metadata, self, NULL, EDU_P2P_IMPORT_DMA31);
+	for (i = 0; i < ARRAY_SIZE(offsets); i++)
+		edu_reads_pattern(_metadata, self, offsets[i]);
+	ASSERT_EQ(edu_info(self->edu, &info), 0);
+	printf("# identity domain, 31-bit mask: edu got %s at %#llx\n",
+	       kind_name(info.kind), (unsigned long long)info.first_dma);
+	EXPECT_EQ(info.kind, (uint32_t)EDU_P2P_PAGES);
+	EXPECT_LT(info.first_dma, 1ULL << 31);
+	ASSERT_EQ(export_info(GPU, self->fd, &ei), 0);
+	EXPECT_STREQ(ei.placement, "system");
+	EXPECT_GE(ei.migrations, 1U);
+	EXPECT_EQ(ioctl(self->edu, EDU_P2P_RELEASE), 0);
 }
 
 TEST_HARNESS_MAIN

@@ -21,6 +21,7 @@
 #include <linux/dma-direct.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/iommu.h>
 #include <linux/iopoll.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
@@ -252,7 +253,8 @@ static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 	struct dma_buf *dmabuf;
 	int ret;
 
-	if (req->flags & ~(EDU_P2P_IMPORT_PINNED | EDU_P2P_IMPORT_SEG_64K))
+	if (req->flags & ~(EDU_P2P_IMPORT_PINNED | EDU_P2P_IMPORT_SEG_64K |
+			   EDU_P2P_IMPORT_DMA31))
 		return -EINVAL;
 	dmabuf = dma_buf_get(req->fd);
 	if (IS_ERR(dmabuf))
@@ -262,6 +264,13 @@ static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 	dma_set_max_seg_size(&edu->pdev->dev,
 			     req->flags & EDU_P2P_IMPORT_SEG_64K ? SZ_64K :
 			     UINT_MAX);
+	ret = dma_set_mask(&edu->pdev->dev,
+			   req->flags & EDU_P2P_IMPORT_DMA31 ? DMA_BIT_MASK(31) :
+			   DMA_BIT_MASK(64));
+	if (ret) {
+		dma_buf_put(dmabuf);
+		return ret;
+	}
 	attach = dma_buf_dynamic_attach(dmabuf, &edu->pdev->dev,
 					pinned ? &edu_pinned_ops :
 					&edu_attach_ops, edu);
@@ -290,6 +299,16 @@ static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 	return ret;
 }
 
+static bool edu_translated(struct device *dev)
+{
+	struct iommu_domain *domain;
+
+	if (!device_iommu_mapped(dev))
+		return false;
+	domain = iommu_get_domain_for_dev(dev);
+	return domain && iommu_is_dma_domain(domain);
+}
+
 static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 {
 	struct scatterlist *sg;
@@ -313,11 +332,12 @@ static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 		dma_addr_t addr = sg_dma_address(edu->sgt->sgl);
 
 		/*
-		 * Without an IOMMU a DMA address is a bus address: system
-		 * memory has struct pages, a BAR does not. Behind an IOMMU it
-		 * is an IOVA, which says neither.
+		 * Without an IOMMU, or behind one whose domain does not
+		 * translate (identity), a DMA address is a bus address: system
+		 * memory has struct pages, a BAR does not. Behind a
+		 * translating IOMMU it is an IOVA, which says neither.
 		 */
-		if (device_iommu_mapped(dev))
+		if (edu_translated(dev))
 			info->kind = EDU_P2P_IOVA;
 		else if (pfn_valid(PHYS_PFN(dma_to_phys(dev, addr))))
 			info->kind = EDU_P2P_PAGES;

@@ -28,6 +28,11 @@ struct edu_p2p_import {
 #define EDU_P2P_IMPORT_PINNED	_BITUL(0)
 /* Limit edu's DMA segments to 64 KiB, the PCI default, for this import. */
 #define EDU_P2P_IMPORT_SEG_64K	_BITUL(1)
+/*
+ * Limit edu's DMA mask to 31 bits for this import: below a BAR in the PCI
+ * hole, above all of the test guest's memory.
+ */
+#define EDU_P2P_IMPORT_DMA31	_BITUL(2)
 
 /* Where a transfer goes from or to. */
 enum edu_p2p_end {

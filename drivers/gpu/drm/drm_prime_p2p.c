@@ -384,7 +384,7 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 		if (is_device_mem(bo->bdev, type) && !(reach & BIT(type))) {
 			drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 				      dev_name(attach->dev));
-			return -EINVAL;
+			return -EBUSY;
 		}
 	} else {
 		ret = place_for(exp, reach);
@@ -415,16 +415,31 @@ static void p2p_unpin(struct dma_buf_attachment *attach)
 	ttm_bo_unpin(to_bo(exp));
 }
 
-static int resource_ranges(struct drm_prime_p2p_export *exp,
-			   struct ttm_resource *res, struct phys_vec **ranges)
+/**
+ * drm_prime_p2p_contiguous_ranges - &drm_prime_p2p_funcs.resource_ranges of
+ *	a driver whose device memory resources are contiguous
+ * @obj: the buffer
+ * @res: its resource in device memory
+ * @ranges: set to one range, allocated with kvmalloc()
+ *
+ * One range of the object's size at the bus offset ttm_mem_io_reserve()
+ * gives. Correct only where every resource of device memory is one
+ * physically contiguous range: TTM's range manager, or placements with
+ * %TTM_PL_FLAG_CONTIGUOUS. A driver whose manager may scatter a resource
+ * (a buddy allocator) describes it with its own hook.
+ *
+ * Context: the reservation lock of @obj held.
+ *
+ * Returns: 1, or -EINVAL when @res is not I/O memory, -ENOMEM.
+ */
+int drm_prime_p2p_contiguous_ranges(struct drm_gem_object *obj,
+				    struct ttm_resource *res,
+				    struct phys_vec **ranges)
 {
-	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
-	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_buffer_object *bo = container_of(obj, struct ttm_buffer_object,
+						    base);
 	struct phys_vec *vec;
 	int ret;
-
-	if (funcs->resource_ranges)
-		return funcs->resource_ranges(exp->obj, res, ranges);
 
 	ret = P2P_FAULT(ttm_mem_io_reserve(bo->bdev, res), -ENOMEM);
 	if (ret)
@@ -435,20 +450,48 @@ static int resource_ranges(struct drm_prime_p2p_export *exp,
 	if (!vec)
 		return -ENOMEM;
 	vec->paddr = res->bus.offset;
-	vec->len = exp->obj->size;
+	vec->len = obj->size;
 	*ranges = vec;
 	return 1;
 }
+EXPORT_SYMBOL(drm_prime_p2p_contiguous_ranges);
 
-/* Without an IOMMU, device memory beyond the importer's mask is out of reach. */
+static int resource_ranges(struct drm_prime_p2p_export *exp,
+			   struct ttm_resource *res, struct phys_vec **ranges)
+{
+	return exp->p2p->funcs->resource_ranges(exp->obj, res, ranges);
+}
+
+/*
+ * Device memory that is RAM (a virtual device's, or memory the platform
+ * calls the device's) has struct pages in the memory map. A BAR may have
+ * struct pages too, ZONE_DEVICE ones (P2PDMA's, for pci_p2pdma_add_resource()):
+ * it is MMIO all the same, never to be bounced or synced as RAM.
+ */
+static bool phys_is_ram(phys_addr_t paddr)
+{
+	unsigned long pfn = PHYS_PFN(paddr);
+
+	return pfn_valid(pfn) && !is_zone_device_page(pfn_to_page(pfn));
+}
+
+/*
+ * Device memory beyond the importer's mask is out of reach, unless the
+ * importer's DMA goes through an IOMMU that translates: an identity domain
+ * (iommu=pt, or a group set so) does not.
+ */
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr)
 {
 	u64 mask = min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
 	unsigned int i;
 
-	if (device_iommu_mapped(dev))
-		return true;
+	if (device_iommu_mapped(dev)) {
+		struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+		if (domain && iommu_is_dma_domain(domain))
+			return true;
+	}
 	for (i = 0; i < nr; i++)
 		if (vec[i].paddr + vec[i].len - 1 > mask)
 			return false;
@@ -533,7 +576,7 @@ static struct sg_table *map_resource(struct dma_buf_attachment *attach,
 		 * synced as RAM: it may be bounced.
 		 */
 		dma[i].attrs = 0;
-		if (!pfn_valid(PHYS_PFN(vec[i].paddr)))
+		if (!phys_is_ram(vec[i].paddr))
 			dma[i].attrs = DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
 		dma[i].len = vec[i].len;
 		dma[i].addr = P2P_FAULT(dma_map_phys(attach->dev, vec[i].paddr,
@@ -733,7 +776,7 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 		   !(pa->reach & BIT(bo->resource->mem_type))) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 			      dev_name(attach->dev));
-		ret = -EINVAL;
+		ret = -EBUSY;
 		goto err_free;
 	}
 
@@ -1136,7 +1179,8 @@ static void p2p_debugfs_init(struct drm_prime_p2p_device *p2p)
  * drm_prime_p2p_device_init - set up a device for the P2P dma-buf exporter
  * @p2p: the driver's &drm_prime_p2p_device
  * @drm: the exporting device
- * @funcs: the driver's hooks; &drm_prime_p2p_funcs.placement is required
+ * @funcs: the driver's hooks; &drm_prime_p2p_funcs.placement and
+ *	&drm_prime_p2p_funcs.resource_ranges are required
  *
  * Call once, before the first export, from process context without locks
  * held. Each export gets a file named after the dma-buf's inode number in
@@ -1152,9 +1196,9 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 			      struct drm_device *drm,
 			      const struct drm_prime_p2p_funcs *funcs)
 {
-	if (!funcs || !funcs->placement ||
+	if (!funcs || !funcs->placement || !funcs->resource_ranges ||
 	    !funcs->map_ranges != !funcs->unmap_ranges) {
-		drm_err(drm, "P2P dma-buf: placement is required, and map_ranges only with unmap_ranges\n");
+		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, and map_ranges only with unmap_ranges\n");
 		return -EINVAL;
 	}
 	p2p->drm = drm;
@@ -1565,6 +1609,40 @@ drm_prime_p2p_attachment_kind(struct dma_buf_attachment *attach)
 	return list_empty(&pa->mappings) ? DRM_PRIME_P2P_MAP_NONE : pa->kind;
 }
 EXPORT_SYMBOL(drm_prime_p2p_attachment_kind);
+
+#if IS_ENABLED(CONFIG_KUNIT)
+/**
+ * drm_prime_p2p_attachment_mmio - is an attachment's device memory MMIO
+ * @attach: an attachment to a buffer exported through the helper
+ *
+ * For the KUnit tests: whether the latest live mapping maps device memory
+ * with dma_map_phys() as MMIO, as dma_map_resource() does, in every range.
+ *
+ * Context: the reservation lock held.
+ *
+ * Returns: true when it does; false for RAM, any other kind of mapping,
+ * or none.
+ */
+VISIBLE_IF_KUNIT bool
+drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach)
+{
+	struct drm_prime_p2p_mapping *m;
+	unsigned int i;
+
+	if (!drm_prime_p2p_is_export(attach->dmabuf))
+		return false;
+	dma_resv_assert_held(attach->dmabuf->resv);
+	m = list_first_entry_or_null(&to_pa(attach)->mappings,
+				     struct drm_prime_p2p_mapping, link);
+	if (!m || m->kind != DRM_PRIME_P2P_MAP_RESOURCE || !m->nr)
+		return false;
+	for (i = 0; i < m->nr; i++)
+		if (!(m->dma[i].attrs & DMA_ATTR_MMIO))
+			return false;
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_attachment_mmio);
+#endif
 
 /**
  * drm_prime_p2p_attachment_invalidations - invalidations an attachment got

@@ -19,6 +19,8 @@
 #include <linux/file.h>
 #include <linux/iosys-map.h>
 #include <linux/kthread.h>
+#include <linux/memremap.h>
+#include <linux/pci-p2pdma.h>
 #include <linux/scatterlist.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -189,6 +191,7 @@ static bool mock_reachable(struct drm_gem_object *obj, u32 mem_type,
 static const struct drm_prime_p2p_funcs mock_p2p_funcs = {
 	.placement = mock_placement,
 	.reachable = mock_reachable,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 	.pinned_p2p = true,
 };
 
@@ -1126,6 +1129,7 @@ static void test_attach_races_pin(struct kunit *test)
 static const struct drm_prime_p2p_funcs revocable_p2p_funcs = {
 	.placement = mock_placement,
 	.reachable = mock_reachable,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 };
 
 /*
@@ -1476,8 +1480,8 @@ static int race_importer(void *data)
 			atomic_inc(&r->maps);
 			if (race_bad_bytes(imp, sgt, r->dmabuf->size))
 				atomic_inc(&r->bad_bytes);
-		} else if (PTR_ERR(sgt) != -ENODEV && PTR_ERR(sgt) != -EINVAL) {
-			/* -EINVAL: pinned where this one does not reach. */
+		} else if (PTR_ERR(sgt) != -ENODEV && PTR_ERR(sgt) != -EBUSY) {
+			/* -EBUSY: pinned where this one does not reach. */
 			atomic_inc(&r->errors);
 		}
 		dma_resv_unlock(r->dmabuf->resv);
@@ -1550,7 +1554,7 @@ static int race_pinner(void *data)
 				atomic_inc(&r->errors);
 			}
 			dma_buf_unpin(imp->attach);
-		} else if (ret != -ENODEV && ret != -EINVAL) {
+		} else if (ret != -ENODEV && ret != -EBUSY) {
 			atomic_inc(&r->errors);
 		}
 		dma_resv_unlock(r->dmabuf->resv);
@@ -1819,6 +1823,78 @@ static void test_ranges(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
 	unexport(bo, dmabuf);
 	md->p2p.funcs = funcs;
+}
+
+/*
+ * Pinned where an importer does not reach: the driver pinned the buffer in
+ * VRAM (for scanout) after a non-P2P importer attached. That importer's
+ * pin and map fail as a newcomer's attach does, with one errno, -EBUSY;
+ * once the driver unpins, its map moves the buffer where it reaches.
+ */
+static void test_pinned_out_of_reach(struct kunit *test)
+{
+	struct ttm_place vram_place = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement vram = { .num_placement = 1,
+				      .placement = &vram_place };
+	struct ttm_operation_ctx ctx = { };
+	struct fake_importer *early, *late;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	int ret;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x3c);
+	early = fake_importer(test, "early", DMA_BIT_MASK(64), SZ_64K, false);
+	KUNIT_ASSERT_EQ(test, imp_attach(early, dmabuf, &dynamic_ops), 0);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ret = ttm_bo_validate(&bo->tbo, &vram, &ctx);
+	if (!ret)
+		ttm_bo_pin(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(early), ERR_PTR(-EBUSY));
+	KUNIT_EXPECT_EQ(test, imp_pin(early), -EBUSY);
+	late = fake_importer(test, "late", DMA_BIT_MASK(64), SZ_64K, false);
+	KUNIT_EXPECT_EQ(test, imp_attach(late, dmabuf, &dynamic_ops), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ttm_bo_unpin(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+	sgt = imp_map(early);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, imp_kind(early), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, early, sgt, SZ_256K, 0x3c);
+	imp_detach(early);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * Device memory is described by the driver: the helper cannot know whether
+ * a resource is one contiguous range (a buddy allocator's is not), so a
+ * device without resource_ranges is refused, with -EINVAL.
+ */
+static void test_ranges_required(struct kunit *test)
+{
+	static const struct drm_prime_p2p_funcs no_ranges = {
+		.placement = mock_placement,
+		.reachable = mock_reachable,
+	};
+	struct mock_dev *md = test->priv;
+	struct drm_prime_p2p_device *p2p;
+	int ret;
+
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p2p);
+	ret = drm_prime_p2p_device_init(p2p, &md->drm, &no_ranges);
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	if (!ret)
+		drm_prime_p2p_device_fini(p2p);
 }
 
 /* Bad input: an importer whose segments are smaller than a page. */
@@ -2417,6 +2493,8 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_segments),
 	KUNIT_CASE(test_ranges),
 	KUNIT_CASE(test_tiny_segments),
+	KUNIT_CASE(test_pinned_out_of_reach),
+	KUNIT_CASE(test_ranges_required),
 	KUNIT_CASE(test_dma_mask),
 	KUNIT_CASE(test_fault_injection),
 	{}
@@ -2428,6 +2506,114 @@ static struct kunit_suite drm_prime_p2p_suite = {
 	.exit = mock_exit,
 	.test_cases = drm_prime_p2p_tests,
 };
+
+#if IS_ENABLED(CONFIG_ZONE_DEVICE) && IS_ENABLED(CONFIG_PCI_P2PDMA)
+static void zone_device_folio_free(struct folio *folio)
+{
+}
+
+static const struct dev_pagemap_ops zone_device_ops = {
+	.folio_free = zone_device_folio_free,
+};
+
+static void zone_device_unmap(void *pgmap)
+{
+	memunmap_pages(pgmap);
+}
+
+static void zone_device_release(void *res)
+{
+	release_mem_region(((struct resource *)res)->start,
+			   resource_size(res));
+}
+
+/*
+ * VRAM on a BAR with P2PDMA pages: ZONE_DEVICE struct pages, as
+ * pci_p2pdma_add_resource() gives a BAR, over a free physical range.
+ */
+static int zone_device_init(struct kunit *test)
+{
+	struct dev_pagemap *pgmap;
+	struct resource *res;
+	void *addr;
+
+	res = request_free_mem_region(&iomem_resource, VRAM_SIZE,
+				      "drm-prime-p2p-test");
+	KUNIT_ASSERT_FALSE(test, IS_ERR(res));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							zone_device_release,
+							res), 0);
+	pgmap = kunit_kzalloc(test, sizeof(*pgmap), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pgmap);
+	pgmap->type = MEMORY_DEVICE_PCI_P2PDMA;
+	pgmap->range.start = res->start;
+	pgmap->range.end = res->end;
+	pgmap->nr_range = 1;
+	pgmap->ops = &zone_device_ops;
+	addr = memremap_pages(pgmap, NUMA_NO_NODE);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(addr));
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test,
+							zone_device_unmap,
+							pgmap), 0);
+	mock_setup(test, &mock_p2p_funcs, VRAM_SIZE, TT_SIZE, res->start);
+	return 0;
+}
+
+/*
+ * pfn_valid() holds for a BAR with P2PDMA pages, but it is still MMIO, to
+ * be mapped as dma_map_resource() does, never bounced or synced as RAM;
+ * each entry's DMA address is the BAR's.
+ */
+static void test_zone_device_bar(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp;
+	struct scatterlist *sg;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	phys_addr_t base;
+	unsigned int i;
+
+	KUNIT_ASSERT_TRUE(test, pfn_valid(PHYS_PFN(md->vram_phys)));
+	KUNIT_ASSERT_TRUE(test,
+			  is_pci_p2pdma_page(pfn_to_page(PHYS_PFN(md->vram_phys))));
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	imp = fake_importer(test, "bar", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_TRUE(test, drm_prime_p2p_attachment_mmio(imp->attach));
+	base = md->vram_phys +
+	       ((phys_addr_t)bo->tbo.resource->start << PAGE_SHIFT);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, sgt->nents, SZ_256K / SZ_64K);
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		KUNIT_EXPECT_EQ(test, dma_to_phys(imp->dev, sg_dma_address(sg)),
+				base + (phys_addr_t)i * SZ_64K);
+	imp_detach(imp);
+	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
+	unexport(bo, dmabuf);
+}
+
+static struct kunit_case drm_prime_p2p_zone_device_cases[] = {
+	KUNIT_CASE(test_zone_device_bar),
+	{}
+};
+
+static struct kunit_suite drm_prime_p2p_zone_device_suite = {
+	.name = "drm-prime-p2p-zone-device",
+	.init = zone_device_init,
+	.exit = mock_exit,
+	.test_cases = drm_prime_p2p_zone_device_cases,
+};
+
+kunit_test_suite(drm_prime_p2p_zone_device_suite);
+#endif
 
 static struct kunit_case drm_prime_p2p_bench_cases[] = {
 	KUNIT_CASE_SLOW(bench_map),

@@ -324,6 +324,8 @@ static bool vkms_p2p_reachable(struct drm_gem_object *obj, u32 mem_type,
 static const struct drm_prime_p2p_funcs vkms_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.reachable = vkms_p2p_reachable,
+	/* TTM's range manager: a resource is one contiguous range. */
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 	.pinned_p2p = true,
 };
 
@@ -342,6 +344,7 @@ static struct p2pdma_provider *vkms_p2p_provider(struct drm_gem_object *obj,
  */
 static const struct drm_prime_p2p_funcs vkms_pci_p2p_funcs = {
 	.placement = vkms_p2p_placement,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 	.provider = vkms_p2p_provider,
 };
 
