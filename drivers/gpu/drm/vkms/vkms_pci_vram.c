@@ -22,6 +22,8 @@
 #include <linux/pci-p2pdma.h>
 #include <linux/slab.h>
 
+#include <kunit/static_stub.h>
+
 #include "vkms_vram.h"
 
 #define IVSHMEM_VENDOR	0x1af4
@@ -46,6 +48,8 @@ struct vkms_pci_vram {
 	u64 size;
 	/** @user: the VRAM on this BAR, or NULL */
 	struct vkms_vram *user;
+	/** @ready: @user is set up: remove() takes VRAM down through it */
+	bool ready;
 	/** @bound: the driver is bound: the BAR is there */
 	bool bound;
 };
@@ -73,6 +77,7 @@ struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
 {
 	struct vkms_pci_vram *pv;
 
+	KUNIT_STATIC_STUB_REDIRECT(vkms_pci_vram_claim, name, user, phys, size);
 	guard(mutex)(&vkms_pci_lock);
 	list_for_each_entry(pv, &vkms_pci_vrams, link) {
 		if (strcmp(pci_name(pv->pdev), name))
@@ -80,11 +85,34 @@ struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
 		if (pv->user)
 			return ERR_PTR(-EBUSY);
 		pv->user = user;
+		pv->ready = false;
 		*phys = pv->phys;
 		*size = pv->size;
 		return pv;
 	}
 	return ERR_PTR(-ENODEV);
+}
+
+/**
+ * vkms_pci_vram_ready - the VRAM on a claimed BAR is set up
+ * @pv: the BAR
+ *
+ * From here on the PCI driver's remove() takes the VRAM down with
+ * vkms_vram_bar_gone(); before, it leaves the half-made device alone, and
+ * this tells it that the BAR went.
+ *
+ * Context: process context; takes vkms_pci_lock.
+ *
+ * Returns: 0, or -ENODEV when the device went away since the claim.
+ */
+int vkms_pci_vram_ready(struct vkms_pci_vram *pv)
+{
+	KUNIT_STATIC_STUB_REDIRECT(vkms_pci_vram_ready, pv);
+	guard(mutex)(&vkms_pci_lock);
+	if (!pv->bound)
+		return -ENODEV;
+	pv->ready = true;
+	return 0;
 }
 
 /**
@@ -98,6 +126,7 @@ struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
  */
 struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv)
 {
+	KUNIT_STATIC_STUB_REDIRECT(vkms_pci_vram_provider, pv);
 	return READ_ONCE(pv->provider);
 }
 
@@ -105,8 +134,9 @@ struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv)
  * vkms_pci_vram_release - give back a BAR vkms_pci_vram_claim() lent
  * @pv: the BAR
  *
- * Call when the VRAM is released, its CPU mapping gone. Frees @pv when
- * the device is gone already.
+ * Call when the VRAM is released, before its TTM device and exporter are
+ * torn down: remove() uses them until the BAR is given back. Frees @pv
+ * when the device is gone already.
  *
  * Context: process context; takes vkms_pci_lock.
  */
@@ -114,8 +144,10 @@ void vkms_pci_vram_release(struct vkms_pci_vram *pv)
 {
 	bool free;
 
+	KUNIT_STATIC_STUB_REDIRECT(vkms_pci_vram_release, pv);
 	scoped_guard(mutex, &vkms_pci_lock) {
 		pv->user = NULL;
+		pv->ready = false;
 		free = !pv->bound;
 	}
 	if (free) {
@@ -176,7 +208,7 @@ static void vkms_pci_vram_remove(struct pci_dev *pdev)
 		list_del(&pv->link);
 		pv->bound = false;
 		/* The BAR is still there: the user lets go of it first. */
-		if (pv->user)
+		if (pv->user && pv->ready)
 			vkms_vram_bar_gone(pv->user);
 		WRITE_ONCE(pv->provider, NULL);
 		free = !pv->user;

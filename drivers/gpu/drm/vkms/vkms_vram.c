@@ -667,16 +667,26 @@ static void vkms_vram_put_backing(struct drm_device *drm,
 /*
  * Released with the DRM device, once every buffer, export and file is gone:
  * TTM and VRAM outlive every buffer object.
+ *
+ * A BAR is given back first, while TTM and the exporter still stand: until
+ * then the PCI driver's remove() may take VRAM down (vkms_vram_bar_gone())
+ * and needs them; after it, remove() no longer sees this device. No buffer
+ * is left to touch the BAR, whose CPU mapping goes last.
  */
 static void vkms_vram_release(struct drm_device *drm, void *data)
 {
 	struct vkms_vram *vram = data;
 
+	if (vram->pci)
+		vkms_pci_vram_release(vram->pci);
 	drm_prime_p2p_device_fini(&vram->p2p);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_VRAM);
 	ttm_device_fini(&vram->bdev);
-	vkms_vram_put_backing(drm, vram);
+	if (vram->pci)
+		memunmap(vram->vaddr);
+	else
+		vkms_vram_put_backing(drm, vram);
 }
 
 /**
@@ -730,6 +740,15 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 	if (ret)
 		goto err_tt;
 
+	/* From here on the BAR's removal takes VRAM down. */
+	if (vram->pci) {
+		ret = vkms_pci_vram_ready(vram->pci);
+		if (ret) {
+			drm_err(drm, "the PCI device %s went away\n", pci);
+			goto err_p2p;
+		}
+	}
+
 	/*
 	 * ttm/vram_mm and ttm/tt_mm: what each domain holds. They go with the
 	 * device's debugfs directory when it is unregistered, before TTM.
@@ -748,6 +767,8 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 		 pci ?: "", pci ? "PCI topology" : vkms_vram_policy_name(policy));
 	return drmm_add_action_or_reset(drm, vkms_vram_release, vram);
 
+err_p2p:
+	drm_prime_p2p_device_fini(&vram->p2p);
 err_tt:
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 err_vram:

@@ -114,6 +114,7 @@ void vkms_pci_vram_unregister(void);
 struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
 					  struct vkms_vram *user,
 					  phys_addr_t *phys, u64 *size);
+int vkms_pci_vram_ready(struct vkms_pci_vram *pv);
 struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv);
 void vkms_pci_vram_release(struct vkms_pci_vram *pv);
 #else
@@ -131,6 +132,11 @@ vkms_pci_vram_claim(const char *name, struct vkms_vram *user,
 		    phys_addr_t *phys, u64 *size)
 {
 	return ERR_PTR(-ENODEV);
+}
+
+static inline int vkms_pci_vram_ready(struct vkms_pci_vram *pv)
+{
+	return -ENODEV;
 }
 
 static inline struct p2pdma_provider *

@@ -16,6 +16,8 @@
 #include <drm/ttm/ttm_bo.h>
 #include <drm/ttm/ttm_placement.h>
 #include <drm/ttm/ttm_resource.h>
+#include <kunit/device.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 
 #include "../vkms_drv.h"
@@ -422,6 +424,124 @@ static void vram_test_compose(struct kunit *test)
 	bo_put(in_vram);
 }
 
+#if IS_ENABLED(CONFIG_PCI)
+/*
+ * A VKMS device with VRAM on a BAR, the ivshmem driver's part stubbed: the
+ * BAR is memory of the test's, and vkms_pci_vram_remove() is played at the
+ * worst moment, when it takes vkms_pci_lock just before the VKMS device's
+ * release gives the BAR back.
+ */
+struct bar_race {
+	struct page *bar;
+	struct vkms_vram *vram;
+	unsigned int claims, releases;
+	bool removed;
+};
+
+static struct bar_race *the_bar_race;
+
+static struct vkms_pci_vram *fake_bar_claim(const char *name,
+					    struct vkms_vram *user,
+					    phys_addr_t *phys, u64 *size)
+{
+	struct bar_race *r = the_bar_race;
+
+	r->vram = user;
+	r->claims++;
+	*phys = page_to_phys(r->bar);
+	*size = VRAM_SIZE;
+	return (struct vkms_pci_vram *)r;
+}
+
+static int fake_bar_ready(struct vkms_pci_vram *pv)
+{
+	return 0;
+}
+
+static struct p2pdma_provider *fake_bar_provider(struct vkms_pci_vram *pv)
+{
+	return NULL;
+}
+
+static void fake_bar_release(struct vkms_pci_vram *pv)
+{
+	struct bar_race *r = (struct bar_race *)pv;
+	struct kunit *test = kunit_get_current_test();
+
+	r->releases++;
+	/*
+	 * remove() finds the BAR still lent to the device, and takes its VRAM
+	 * down: that must find TTM and the exporter alive.
+	 */
+	if (!ttm_manager_type(&r->vram->bdev, TTM_PL_VRAM)) {
+		KUNIT_FAIL(test,
+			   "the BAR is given back after TTM went: a remove() in between evicts on a dead device");
+		return;
+	}
+	vkms_vram_bar_gone(r->vram);
+	r->removed = true;
+}
+
+static void free_bar(void *data)
+{
+	struct bar_race *r = data;
+
+	__free_pages(r->bar, get_order(VRAM_SIZE));
+	the_bar_race = NULL;
+}
+
+/*
+ * The ivshmem device goes away while the VKMS device whose VRAM it holds is
+ * released: the release gives the BAR back before it tears TTM down, so a
+ * remove() that runs first still finds a device to take VRAM from, and one
+ * that runs later finds the BAR no longer lent.
+ */
+static void vram_test_bar_release_races_remove(struct kunit *test)
+{
+	struct bar_race *r;
+	struct vkms_device *vkms;
+	struct vkms_bo *bo;
+	struct device *dev;
+
+	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, r);
+	r->bar = alloc_pages(GFP_KERNEL | __GFP_ZERO, get_order(VRAM_SIZE));
+	KUNIT_ASSERT_NOT_NULL(test, r->bar);
+	the_bar_race = r;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, free_bar, r), 0);
+	kunit_activate_static_stub(test, vkms_pci_vram_claim, fake_bar_claim);
+	kunit_activate_static_stub(test, vkms_pci_vram_ready, fake_bar_ready);
+	kunit_activate_static_stub(test, vkms_pci_vram_provider,
+				   fake_bar_provider);
+	kunit_activate_static_stub(test, vkms_pci_vram_release,
+				   fake_bar_release);
+
+	dev = kunit_device_register(test, "vkms-bar-race");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+	vkms = drm_kunit_helper_alloc_drm_device_with_driver(test, dev,
+							     struct vkms_device,
+							     drm,
+							     &vram_test_driver);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vkms);
+	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE,
+					     "0000:00:04.0"), 0);
+	KUNIT_ASSERT_EQ(test, r->claims, 1);
+
+	/* A buffer in VRAM on the BAR, gone before the device is. */
+	bo = vkms_bo_create(vkms, QUARTER);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, bo);
+	KUNIT_EXPECT_EQ(test, mem_type(bo), TTM_PL_VRAM);
+	bo_put(bo);
+
+	/* The last reference: the device is released here. */
+	kunit_device_unregister(test, dev);
+	KUNIT_EXPECT_EQ(test, r->releases, 1);
+	KUNIT_EXPECT_TRUE(test, r->removed);
+}
+#endif
+
 static struct kunit_case vkms_vram_test_cases[] = {
 	KUNIT_CASE(vram_test_parse_size),
 	KUNIT_CASE(vram_test_parse_policy),
@@ -430,6 +550,9 @@ static struct kunit_case vkms_vram_test_cases[] = {
 	KUNIT_CASE(vram_test_cleared),
 	KUNIT_CASE(vram_test_pinned),
 	KUNIT_CASE(vram_test_compose),
+#if IS_ENABLED(CONFIG_PCI)
+	KUNIT_CASE(vram_test_bar_release_races_remove),
+#endif
 	{}
 };
 
