@@ -13,6 +13,8 @@
  * Copyright 2026 The drm-p2p authors
  */
 #include <poll.h>
+#include <sys/mman.h>
+#include <linux/udmabuf.h>
 #include <linux/videodev2.h>
 
 #include "drm_p2p_test.h"
@@ -387,6 +389,184 @@ TEST_F(cap, revoked)
 	ASSERT_EQ(qbuf(self->vfd, V4L2_MEMORY_MMAP, -1, 0), 0);
 	EXPECT_EQ(capture_one(self->vfd, V4L2_MEMORY_MMAP, &used), 0);
 	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_MMAP, 0), 0);
+}
+
+/* The capture node of the multi-planar vivid instance; -1 if there is none. */
+static int open_vivid_mplane(void)
+{
+	struct v4l2_capability cap;
+	char path[32];
+	int i, fd;
+
+	for (i = 0; i < 64; i++) {
+		snprintf(path, sizeof(path), "/dev/video%d", i);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		memset(&cap, 0, sizeof(cap));
+		if (!ioctl(fd, VIDIOC_QUERYCAP, &cap) &&
+		    !strcmp((char *)cap.driver, "vivid") &&
+		    (cap.device_caps & V4L2_CAP_VIDEO_CAPTURE_MPLANE))
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* How many dma-bufs there are, as the dma-buf core's debugfs counts them. */
+static int dmabuf_count(void)
+{
+	char line[256];
+	int n = -1;
+	FILE *f;
+
+	f = fopen("/sys/kernel/debug/dma_buf/bufinfo", "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "Total %d objects", &n);
+	fclose(f);
+	return n;
+}
+
+/* Is the memory behind @p physically contiguous? -1 if pagemap cannot say. */
+static int phys_contiguous(const void *p, size_t size)
+{
+	long psz = sysconf(_SC_PAGESIZE);
+	uint64_t e, first = 0;
+	size_t i;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < size / psz; i++) {
+		off_t at = ((uintptr_t)p / psz + i) * sizeof(e);
+
+		if (pread(fd, &e, sizeof(e), at) != sizeof(e) ||
+		    !(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
+			close(fd);
+			return -1;
+		}
+		e &= (1ULL << 55) - 1;
+		if (!i)
+			first = e;
+		else if (e != first + i)
+			break;
+	}
+	close(fd);
+	return i == size / psz;
+}
+
+/*
+ * A dma-buf of @size bytes of memfd pages (udmabuf), the pages interleaved
+ * with another memfd's as they are faulted in, so that they are not
+ * physically contiguous (checked); -errno on failure.
+ */
+static int scattered_dmabuf(size_t size, int *contiguous)
+{
+	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC,
+				    .size = size };
+	long psz = sysconf(_SC_PAGESIZE);
+	int mfd[2], dev, fd = -1, i;
+	uint8_t *p[2] = { NULL, NULL };
+	size_t off;
+
+	for (i = 0; i < 2; i++) {
+		mfd[i] = memfd_create("scattered", MFD_ALLOW_SEALING);
+		if (mfd[i] < 0 || ftruncate(mfd[i], size))
+			return -errno;
+		p[i] = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			    mfd[i], 0);
+		if (p[i] == MAP_FAILED)
+			return -errno;
+	}
+	for (off = 0; off < size; off += psz) {
+		p[0][off] = 1;
+		p[1][off] = 1;
+	}
+	*contiguous = phys_contiguous(p[0], size);
+	if (fcntl(mfd[0], F_ADD_SEALS, F_SEAL_SHRINK))
+		return -errno;
+	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	if (dev < 0)
+		return -errno;
+	c.memfd = mfd[0];
+	fd = ioctl(dev, UDMABUF_CREATE, &c);
+	if (fd < 0)
+		fd = -errno;
+	close(dev);
+	for (i = 0; i < 2; i++) {
+		munmap(p[i], size);
+		close(mfd[i]);
+	}
+	return fd;
+}
+
+/*
+ * A multi-planar buffer whose first plane cannot be mapped: vb2 must let go
+ * of every plane's dma-buf, those after the failing one included. The
+ * first plane's pages are not contiguous, which dma-contig refuses at map
+ * time, with EFAULT; the second is a vgem buffer. Every dma-buf is gone
+ * once the test let go of them.
+ */
+TEST(mplane_map_fails)
+{
+	struct v4l2_format fmt = { .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE };
+	struct v4l2_requestbuffers rb = {
+		.count = 1, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE,
+		.memory = V4L2_MEMORY_DMABUF,
+	};
+	struct v4l2_plane planes[2] = { 0 };
+	struct v4l2_buffer b = {
+		.index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE_MPLANE,
+		.memory = V4L2_MEMORY_DMABUF, .length = 2, .m.planes = planes,
+	};
+	long psz = sysconf(_SC_PAGESIZE);
+	int vfd, vgem, fd[2], before, ret, err, contiguous = -1;
+	struct dumb d = { 0 };
+	size_t size;
+
+	vfd = open_vivid_mplane();
+	ASSERT_GE(vfd, 0) TH_LOG("no multi-planar vivid capture node");
+	vgem = open_driver("vgem", 0);
+	ASSERT_GE(vgem, 0) TH_LOG("no vgem device");
+	fmt.fmt.pix_mp.width = CAP_WIDTH;
+	fmt.fmt.pix_mp.height = CAP_HEIGHT;
+	fmt.fmt.pix_mp.pixelformat = V4L2_PIX_FMT_NV12M;
+	fmt.fmt.pix_mp.num_planes = 2;
+	ASSERT_EQ(ioctl(vfd, VIDIOC_S_FMT, &fmt), 0);
+	ASSERT_EQ(fmt.fmt.pix_mp.pixelformat, V4L2_PIX_FMT_NV12M);
+	ASSERT_EQ(fmt.fmt.pix_mp.num_planes, 2);
+	ASSERT_EQ(ioctl(vfd, VIDIOC_REQBUFS, &rb), 0);
+	before = dmabuf_count();
+	ASSERT_GE(before, 0) TH_LOG("no dma-buf debugfs");
+
+	size = (fmt.fmt.pix_mp.plane_fmt[0].sizeimage + psz - 1) / psz * psz;
+	fd[0] = scattered_dmabuf(size, &contiguous);
+	ASSERT_GE(fd[0], 0) TH_LOG("udmabuf: %s", strerror(-fd[0]));
+	ASSERT_EQ(contiguous, 0) TH_LOG("plane 0's pages are contiguous (1) or unknown (-1)");
+	ASSERT_EQ(dumb_create(vgem, CAP_WIDTH, CAP_HEIGHT / 2, &d), 0);
+	ASSERT_GE(d.size, fmt.fmt.pix_mp.plane_fmt[1].sizeimage);
+	ASSERT_EQ(drmPrimeHandleToFD(vgem, d.handle, DRM_CLOEXEC, &fd[1]), 0);
+	EXPECT_EQ(dmabuf_count(), before + 2);
+
+	planes[0].m.fd = fd[0];
+	planes[1].m.fd = fd[1];
+	ret = ioctl(vfd, VIDIOC_QBUF, &b);
+	err = errno;
+	EXPECT_EQ(ret, -1);
+	EXPECT_EQ(err, EFAULT) TH_LOG("QBUF: %s", strerror(err));
+
+	rb.count = 0;
+	EXPECT_EQ(ioctl(vfd, VIDIOC_REQBUFS, &rb), 0);
+	close(vfd);
+	close(fd[0]);
+	close(fd[1]);
+	gem_close(vgem, d.handle);
+	close(vgem);
+	EXPECT_EQ(dmabuf_count(), before)
+		TH_LOG("a dma-buf vb2 took for the buffer is still there");
 }
 
 TEST_HARNESS_MAIN
