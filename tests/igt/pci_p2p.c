@@ -18,6 +18,7 @@
  * Copyright 2026 The drm-p2p authors
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <time.h>
 
 #include "drm_p2p_test.h"
@@ -646,6 +647,269 @@ TEST_F(pci, importer_gone)
 	ASSERT_EQ(edu_import(self->edu, self->fd, 0), 0);
 	edu_reads_pattern(_metadata, self, offsets[1]);
 	check_mapping(_metadata, self);
+}
+
+/*
+ * The race: threads export, import, map, transfer, unmap and release
+ * buffers while others fill VRAM and the devices go away under them.
+ */
+#define RACE_MS		4000	/* of racing before each removal */
+#define RACE_AFTER_MS	1000	/* and after it */
+/*
+ * What edu reads per import, twice: QEMU's edu takes 100 ms (virtual) per
+ * DMA, two per read (into its buffer, then out).
+ */
+#define RACE_READ	256
+#define RACE_BUF_W	512	/* 1 MiB buffers for edu and vgem */
+#define RACE_BUF_H	512
+
+struct race {
+	int gpu, edu, vgem;
+	volatile int stop;
+	/* what went on */
+	unsigned int transfers, imports, vgem_imports, pressed;
+	/* what must not happen */
+	unsigned int bad_bytes, errors;
+	int first_error;
+	const char *first_what;
+	/* what may happen once removal began, and when it first did */
+	volatile int removing;
+	unsigned int gone, early;
+	int first_gone;
+	const char *first_gone_what;
+};
+
+static void race_error(struct race *r, const char *what, int err)
+{
+	if (!__atomic_fetch_add(&r->errors, 1, __ATOMIC_RELAXED)) {
+		r->first_what = what;
+		r->first_error = err;
+	}
+}
+
+/*
+ * The device or the BAR is gone: expected once removal began, counted as
+ * an error before.
+ */
+static bool race_gone(struct race *r, const char *what, int err)
+{
+	if (err != -ENODEV && err != -ENOENT)
+		return false;
+	if (!__atomic_fetch_add(&r->gone, 1, __ATOMIC_RELAXED)) {
+		r->first_gone_what = what;
+		r->first_gone = err;
+	}
+	if (!r->removing)
+		__atomic_fetch_add(&r->early, 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+/* A VRAM buffer filled with @seed, exported; its GEM handle closed. */
+static int race_export(struct race *r, uint32_t w, uint32_t h, uint32_t seed)
+{
+	struct dumb d = { 0 };
+	uint32_t *p;
+	int fd, err;
+
+	err = dumb_create(r->gpu, w, h, &d);
+	if (err)
+		return err;
+	p = dumb_map(r->gpu, &d);
+	if (!p) {
+		gem_close(r->gpu, d.handle);
+		return -ENOMEM;
+	}
+	fill(p, d.size, seed);
+	munmap(p, d.size);
+	err = drmPrimeHandleToFD(r->gpu, d.handle, DRM_CLOEXEC | DRM_RDWR, &fd);
+	err = err ? -errno : 0;
+	gem_close(r->gpu, d.handle);
+	return err ?: fd;
+}
+
+/* edu imports buffers whose handles are closed and reads them, again and again. */
+static void *race_edu(void *data)
+{
+	uint8_t want[RACE_READ], got[RACE_READ];
+	struct race *r = data;
+	uint32_t seed = 1;
+
+	while (!r->stop) {
+		uint64_t size = RACE_BUF_W * RACE_BUF_H * 4;
+		int fd, err, i;
+
+		fd = race_export(r, RACE_BUF_W, RACE_BUF_H, ++seed * 0x9e3779b9U);
+		if (fd < 0) {
+			if (!race_gone(r, "edu's export", fd))
+				race_error(r, "edu's export", fd);
+			usleep(10000);
+			continue;
+		}
+		err = edu_import(r->edu, fd, 0);
+		if (!err)
+			__atomic_fetch_add(&r->imports, 1, __ATOMIC_RELAXED);
+		for (i = 0; !err && i < 2; i++) {
+			uint64_t off = (uint64_t)rand() % (size - sizeof(got));
+			uint32_t w[RACE_READ / 4 + 2], k;
+
+			err = edu_dma(r->edu, off, sizeof(got), EDU_P2P_DMABUF,
+				      EDU_P2P_SCRATCH);
+			if (!err)
+				err = edu_scratch(r->edu, got, sizeof(got), false);
+			if (err)
+				break;
+			__atomic_fetch_add(&r->transfers, 1, __ATOMIC_RELAXED);
+			for (k = 0; k < ARRAY_SIZE(w); k++)
+				w[k] = seed * 0x9e3779b9U ^
+				       (uint32_t)((off / 4 + k) * 2654435761u);
+			memcpy(want, (uint8_t *)w + off % 4, sizeof(want));
+			if (memcmp(got, want, sizeof(got)))
+				__atomic_fetch_add(&r->bad_bytes, 1,
+						   __ATOMIC_RELAXED);
+		}
+		if (err && !race_gone(r, "edu's import or transfer", err))
+			race_error(r, "edu's import or transfer", err);
+		ioctl(r->edu, EDU_P2P_RELEASE);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Fill VRAM with 4 MiB buffers, exported and let go: the others move. */
+static void *race_pressure(void *data)
+{
+	struct race *r = data;
+	uint32_t seed = 7;
+
+	while (!r->stop) {
+		int fd = race_export(r, BUF_W, BUF_H, ++seed);
+
+		if (fd < 0) {
+			if (!race_gone(r, "the pressure's export", fd))
+				race_error(r, "the pressure's export", fd);
+			usleep(10000);
+			continue;
+		}
+		__atomic_fetch_add(&r->pressed, 1, __ATOMIC_RELAXED);
+		close(fd);
+	}
+	return NULL;
+}
+
+/* vgem imports (a static importer: attached, mapped, pinned) and lets go. */
+static void *race_vgem(void *data)
+{
+	struct race *r = data;
+	uint32_t seed = 3;
+
+	while (!r->stop) {
+		uint32_t handle;
+		int fd, err;
+
+		fd = race_export(r, RACE_BUF_W, RACE_BUF_H, ++seed);
+		if (fd < 0) {
+			if (!race_gone(r, "vgem's export", fd))
+				race_error(r, "vgem's export", fd);
+			usleep(10000);
+			continue;
+		}
+		err = drmPrimeFDToHandle(r->vgem, fd, &handle) ? -errno : 0;
+		if (!err) {
+			__atomic_fetch_add(&r->vgem_imports, 1, __ATOMIC_RELAXED);
+			gem_close(r->vgem, handle);
+		} else if (!race_gone(r, "vgem's import", err)) {
+			race_error(r, "vgem's import", err);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+/* Race for RACE_MS, run @remove, race on for RACE_AFTER_MS, and stop. */
+static void race_run(struct __test_metadata *_metadata,
+		     struct _test_data_pci *self, const char *what,
+		     void (*remove)(struct _test_data_pci *self))
+{
+	struct race r = { .gpu = self->gpu, .edu = self->edu };
+	void *(*fn[])(void *) = { race_edu, race_pressure, race_vgem };
+	pthread_t t[ARRAY_SIZE(fn)];
+	struct edu_p2p_info info;
+	unsigned int i;
+
+	r.vgem = open_driver("vgem", 0);
+	ASSERT_GE(r.vgem, 0) TH_LOG("no vgem device");
+	for (i = 0; i < ARRAY_SIZE(fn); i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, fn[i], &r), 0);
+	usleep(RACE_MS * 1000);
+	r.removing = 1;
+	remove(self);
+	usleep(RACE_AFTER_MS * 1000);
+	r.stop = 1;
+	for (i = 0; i < ARRAY_SIZE(fn); i++)
+		pthread_join(t[i], NULL);
+	close(r.vgem);
+
+	printf("# %s, %s: %u edu imports, %u transfers, %u vgem imports, %u buffers of pressure\n",
+	       self->expect, what, r.imports, r.transfers, r.vgem_imports,
+	       r.pressed);
+	if (r.gone)
+		printf("# %u calls found the device gone, the first in %s (%s)\n",
+		       r.gone, r.first_gone_what, strerror(-r.first_gone));
+	EXPECT_EQ(r.early, 0U) TH_LOG("the device was gone before its removal");
+	EXPECT_EQ(r.errors, 0U)
+		TH_LOG("%u unexpected errors, the first in %s: %s", r.errors,
+		       r.first_what, strerror(-r.first_error));
+	EXPECT_EQ(r.bad_bytes, 0U) TH_LOG("edu read wrong bytes");
+	EXPECT_GT(r.imports, 1U);
+	EXPECT_GT(r.transfers, 2U);
+	EXPECT_GT(r.vgem_imports, 0U);
+	/* edu let go: nothing of it is mapped any more. */
+	ASSERT_EQ(edu_info(self->edu, &info), 0);
+	EXPECT_EQ(info.kind, (uint32_t)EDU_P2P_UNMAPPED);
+}
+
+static void race_remove_gpu(struct _test_data_pci *self)
+{
+	vkms_remove(GPU);
+}
+
+static void race_remove_bar(struct _test_data_pci *self)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), PCI_DEVS "/%s/remove", self->bar);
+	write_file(path, "1");
+}
+
+/*
+ * Device removal and eviction race export, import, map, transfer, unmap
+ * and release: edu imports buffers whose GEM handles are closed and checks
+ * every byte it reads, vgem imports and lets go, 4 MiB buffers keep VRAM
+ * full; then the VKMS device is removed under them (revoke), and in a
+ * second round the ivshmem device behind VRAM. Bounded in time; every
+ * error but ENODEV once removal began fails it, and so does any wrong
+ * byte, any mapping left, and (in the run's report) any splat or leak.
+ */
+TEST_F(pci, race)
+{
+	char path[PATH_MAX];
+
+	race_run(_metadata, self, "removing the VKMS device", race_remove_gpu);
+	close(self->gpu);
+	self->gpu = -1;
+	snprintf(path, sizeof(path), P2P_DEBUGFS "/%s", GPU);
+	EXPECT_NE(access(path, F_OK), 0)
+		TH_LOG("the exporter's debugfs of a removed device is still there");
+
+	ASSERT_EQ(vkms_make(GPU), 0);
+	ASSERT_EQ(gpu_attr("vram_size", VRAM_SIZE), 0);
+	ASSERT_EQ(gpu_attr("vram_pci", self->bar), 0);
+	ASSERT_EQ(gpu_attr("enabled", "1"), 0);
+	self->gpu = open_vkms(GPU);
+	ASSERT_GE(self->gpu, 0);
+	race_run(_metadata, self, "removing the ivshmem device",
+		 race_remove_bar);
+	bar_back(_metadata, self);
 }
 
 /* The type file of the IOMMU group of PCI device @dev. */
