@@ -668,6 +668,7 @@ struct race {
 	volatile int stop;
 	/* what went on */
 	unsigned int transfers, imports, vgem_imports, pressed;
+	unsigned int edu_maps, edu_invalidations;	/* edu's own counts */
 	/* what must not happen */
 	unsigned int bad_bytes, errors;
 	int first_error;
@@ -731,6 +732,7 @@ static int race_export(struct race *r, uint32_t w, uint32_t h, uint32_t seed)
 static void *race_edu(void *data)
 {
 	uint8_t want[RACE_READ], got[RACE_READ];
+	struct edu_p2p_info info;
 	struct race *r = data;
 	uint32_t seed = 1;
 
@@ -769,6 +771,10 @@ static void *race_edu(void *data)
 		}
 		if (err && !race_gone(r, "edu's import or transfer", err))
 			race_error(r, "edu's import or transfer", err);
+		if (!edu_info(r->edu, &info)) {
+			r->edu_maps += info.maps;
+			r->edu_invalidations += info.invalidations;
+		}
 		ioctl(r->edu, EDU_P2P_RELEASE);
 		close(fd);
 	}
@@ -849,9 +855,9 @@ static void race_run(struct __test_metadata *_metadata,
 		pthread_join(t[i], NULL);
 	close(r.vgem);
 
-	printf("# %s, %s: %u edu imports, %u transfers, %u vgem imports, %u buffers of pressure\n",
-	       self->expect, what, r.imports, r.transfers, r.vgem_imports,
-	       r.pressed);
+	printf("# %s, %s: %u edu imports (%u maps, %u invalidations), %u transfers, %u vgem imports, %u buffers of pressure\n",
+	       self->expect, what, r.imports, r.edu_maps, r.edu_invalidations,
+	       r.transfers, r.vgem_imports, r.pressed);
 	if (r.gone)
 		printf("# %u calls found the device gone, the first in %s (%s)\n",
 		       r.gone, r.first_gone_what, strerror(-r.first_gone));
