@@ -24,6 +24,7 @@
 #include <linux/iommu.h>
 #include <linux/iopoll.h>
 #include <linux/kref.h>
+#include <linux/memremap.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -299,6 +300,14 @@ static long edu_import(struct edu_p2p *edu, struct edu_p2p_import *req)
 	return ret;
 }
 
+/* System memory; a BAR's P2PDMA pages are not. */
+static bool edu_is_ram(phys_addr_t phys)
+{
+	unsigned long pfn = PHYS_PFN(phys);
+
+	return pfn_valid(pfn) && !is_pci_p2pdma_page(pfn_to_page(pfn));
+}
+
 static bool edu_translated(struct device *dev)
 {
 	struct iommu_domain *domain;
@@ -339,7 +348,7 @@ static long edu_info(struct edu_p2p *edu, struct edu_p2p_info *info)
 		 */
 		if (edu_translated(dev))
 			info->kind = EDU_P2P_IOVA;
-		else if (pfn_valid(PHYS_PFN(dma_to_phys(dev, addr))))
+		else if (edu_is_ram(dma_to_phys(dev, addr)))
 			info->kind = EDU_P2P_PAGES;
 		else
 			info->kind = EDU_P2P_PEER;

@@ -9,6 +9,7 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/iommu.h>
+#include <linux/iommu-dma.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
@@ -20,6 +21,7 @@
 #include <drm/drm_device.h>
 #include <drm/drm_drv.h>
 #include <drm/drm_gem.h>
+#include <drm/drm_gem_ttm_helper.h>
 #include <drm/drm_print.h>
 #include <drm/drm_prime.h>
 #include <drm/drm_prime_p2p.h>
@@ -426,9 +428,13 @@ static void p2p_unpin(struct dma_buf_attachment *attach)
  * gives. Correct only where every resource of device memory is one
  * physically contiguous range: TTM's range manager, or placements with
  * %TTM_PL_FLAG_CONTIGUOUS. A driver whose manager may scatter a resource
- * (a buddy allocator) describes it with its own hook.
+ * (a buddy allocator) describes it with its own hook. Nor for a driver
+ * with &ttm_device_funcs.io_mem_free, whose bus windows an unrelated
+ * kunmap can tear down under an importer's mapping: that one too says
+ * itself what stays mapped.
  *
- * Context: the reservation lock of @obj held.
+ * Context: the reservation lock of @obj held; calls the driver's
+ * &ttm_device_funcs.io_mem_reserve.
  *
  * Returns: 1, or -EINVAL when @res is not I/O memory, -ENOMEM.
  */
@@ -436,11 +442,13 @@ int drm_prime_p2p_contiguous_ranges(struct drm_gem_object *obj,
 				    struct ttm_resource *res,
 				    struct phys_vec **ranges)
 {
-	struct ttm_buffer_object *bo = container_of(obj, struct ttm_buffer_object,
-						    base);
+	struct ttm_buffer_object *bo = drm_gem_ttm_of_gem(obj);
 	struct phys_vec *vec;
 	int ret;
 
+	dma_resv_assert_held(obj->resv);
+	if (WARN_ON_ONCE(bo->bdev->funcs->io_mem_free))
+		return -EINVAL;
 	ret = P2P_FAULT(ttm_mem_io_reserve(bo->bdev, res), -ENOMEM);
 	if (ret)
 		return ret;
@@ -456,29 +464,38 @@ int drm_prime_p2p_contiguous_ranges(struct drm_gem_object *obj,
 }
 EXPORT_SYMBOL(drm_prime_p2p_contiguous_ranges);
 
-static int resource_ranges(struct drm_prime_p2p_export *exp,
-			   struct ttm_resource *res, struct phys_vec **ranges)
-{
-	return exp->p2p->funcs->resource_ranges(exp->obj, res, ranges);
-}
-
 /*
- * Device memory that is RAM (a virtual device's, or memory the platform
- * calls the device's) has struct pages in the memory map. A BAR may have
- * struct pages too, ZONE_DEVICE ones (P2PDMA's, for pci_p2pdma_add_resource()):
- * it is MMIO all the same, never to be bounced or synced as RAM.
+ * Device memory that is RAM (a virtual device's, coherent device memory)
+ * has struct pages in the memory map, and the DMA API maps it as RAM. A
+ * BAR may have struct pages too, P2PDMA's ZONE_DEVICE pages
+ * (pci_p2pdma_add_resource()): it is MMIO all the same, never to be
+ * bounced or synced as RAM.
  */
 static bool phys_is_ram(phys_addr_t paddr)
 {
 	unsigned long pfn = PHYS_PFN(paddr);
 
-	return pfn_valid(pfn) && !is_zone_device_page(pfn_to_page(pfn));
+	return pfn_valid(pfn) && !is_pci_p2pdma_page(pfn_to_page(pfn));
+}
+
+/*
+ * Does the DMA API map @dev's DMA through an IOMMU, at an IOVA it allocates
+ * within the device's mask? Not when the device's domain does not translate
+ * (identity: iommu=pt, or its group set so): then it maps directly, as
+ * without an IOMMU. Where the DMA API has no IOMMU layer of its own
+ * (no IOMMU_DMA), an IOMMU the device is behind is the architecture's to
+ * use.
+ */
+static bool dma_translated(struct device *dev)
+{
+	if (!device_iommu_mapped(dev))
+		return false;
+	return !IS_ENABLED(CONFIG_IOMMU_DMA) || use_dma_iommu(dev);
 }
 
 /*
  * Device memory beyond the importer's mask is out of reach, unless the
- * importer's DMA goes through an IOMMU that translates: an identity domain
- * (iommu=pt, or a group set so) does not.
+ * importer's DMA is translated (see dma_translated()).
  */
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr)
@@ -486,12 +503,8 @@ static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 	u64 mask = min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
 	unsigned int i;
 
-	if (device_iommu_mapped(dev)) {
-		struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
-
-		if (domain && iommu_is_dma_domain(domain))
-			return true;
-	}
+	if (dma_translated(dev))
+		return true;
 	for (i = 0; i < nr; i++)
 		if (vec[i].paddr + vec[i].len - 1 > mask)
 			return false;
@@ -654,7 +667,7 @@ static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
 	unsigned int nsplit;
 	int nr;
 
-	nr = resource_ranges(exp, res, &vec);
+	nr = funcs->resource_ranges(exp->obj, res, &vec);
 	if (nr < 0)
 		return ERR_PTR(nr);
 	if (!nr) {
