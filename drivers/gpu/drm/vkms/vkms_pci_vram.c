@@ -23,6 +23,7 @@
 #include <linux/slab.h>
 
 #include <kunit/static_stub.h>
+#include <kunit/visibility.h>
 
 #include "vkms_vram.h"
 
@@ -92,6 +93,7 @@ struct vkms_pci_vram *vkms_pci_vram_claim(const char *name,
 	}
 	return ERR_PTR(-ENODEV);
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_pci_vram_claim);
 
 /**
  * vkms_pci_vram_ready - the VRAM on a claimed BAR is set up
@@ -114,6 +116,7 @@ int vkms_pci_vram_ready(struct vkms_pci_vram *pv)
 	pv->ready = true;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_pci_vram_ready);
 
 /**
  * vkms_pci_vram_provider - the P2PDMA provider of a claimed BAR
@@ -129,6 +132,7 @@ struct p2pdma_provider *vkms_pci_vram_provider(struct vkms_pci_vram *pv)
 	KUNIT_STATIC_STUB_REDIRECT(vkms_pci_vram_provider, pv);
 	return READ_ONCE(pv->provider);
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_pci_vram_provider);
 
 /**
  * vkms_pci_vram_release - give back a BAR vkms_pci_vram_claim() lent
@@ -155,6 +159,7 @@ void vkms_pci_vram_release(struct vkms_pci_vram *pv)
 		kfree(pv);
 	}
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_pci_vram_release);
 
 static int vkms_pci_vram_probe(struct pci_dev *pdev,
 			       const struct pci_device_id *id)

@@ -181,6 +181,7 @@ const char *vkms_vram_policy_name(enum vkms_p2p_policy policy)
 	return policy < ARRAY_SIZE(vkms_policy_names) ?
 	       vkms_policy_names[policy] : "invalid";
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_vram_policy_name);
 
 static struct ttm_tt *vkms_ttm_tt_create(struct ttm_buffer_object *bo,
 					 u32 page_flags)
@@ -656,8 +657,13 @@ static void vkms_vram_put_backing(struct drm_device *drm,
 				  struct vkms_vram *vram)
 {
 	if (vram->pci) {
+		/*
+		 * The CPU mapping goes before the BAR is given back: from then
+		 * on remove() may release it.
+		 */
 		memunmap(vram->vaddr);
 		vkms_pci_vram_release(vram->pci);
+		vram->pci = NULL;
 	} else {
 		dma_free_pages(drm->dev, vram->size, vram->pages, vram->dma,
 			       DMA_BIDIRECTIONAL);
@@ -671,21 +677,19 @@ static void vkms_vram_put_backing(struct drm_device *drm,
  * A BAR is given back first, while TTM and the exporter still stand: until
  * then the PCI driver's remove() may take VRAM down (vkms_vram_bar_gone())
  * and needs them; after it, remove() no longer sees this device. No buffer
- * is left to touch the BAR, whose CPU mapping goes last.
+ * is left in VRAM, so nothing touches the BAR after that.
  */
 static void vkms_vram_release(struct drm_device *drm, void *data)
 {
 	struct vkms_vram *vram = data;
 
 	if (vram->pci)
-		vkms_pci_vram_release(vram->pci);
+		vkms_vram_put_backing(drm, vram);
 	drm_prime_p2p_device_fini(&vram->p2p);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_VRAM);
 	ttm_device_fini(&vram->bdev);
-	if (vram->pci)
-		memunmap(vram->vaddr);
-	else
+	if (vram->pages)
 		vkms_vram_put_backing(drm, vram);
 }
 
@@ -818,6 +822,7 @@ void vkms_vram_bar_gone(struct vkms_vram *vram)
 	/* ...and TTM places nothing there any more. */
 	ttm_resource_manager_set_used(man, false);
 }
+EXPORT_SYMBOL_IF_KUNIT(vkms_vram_bar_gone);
 
 /**
  * vkms_vram_revoke - revoke the exports of a VKMS device that goes away

@@ -436,6 +436,8 @@ struct bar_race {
 	struct vkms_vram *vram;
 	unsigned int claims, releases;
 	bool removed;
+	/* the device went between the claim and the end of the setup */
+	bool gone_early;
 };
 
 static struct bar_race *the_bar_race;
@@ -455,7 +457,7 @@ static struct vkms_pci_vram *fake_bar_claim(const char *name,
 
 static int fake_bar_ready(struct vkms_pci_vram *pv)
 {
-	return 0;
+	return ((struct bar_race *)pv)->gone_early ? -ENODEV : 0;
 }
 
 static struct p2pdma_provider *fake_bar_provider(struct vkms_pci_vram *pv)
@@ -469,6 +471,8 @@ static void fake_bar_release(struct vkms_pci_vram *pv)
 	struct kunit *test = kunit_get_current_test();
 
 	r->releases++;
+	if (r->gone_early)
+		return;
 	/*
 	 * remove() finds the BAR still lent to the device, and takes its VRAM
 	 * down: that must find TTM and the exporter alive.
@@ -490,18 +494,12 @@ static void free_bar(void *data)
 	the_bar_race = NULL;
 }
 
-/*
- * The ivshmem device goes away while the VKMS device whose VRAM it holds is
- * released: the release gives the BAR back before it tears TTM down, so a
- * remove() that runs first still finds a device to take VRAM from, and one
- * that runs later finds the BAR no longer lent.
- */
-static void vram_test_bar_release_races_remove(struct kunit *test)
+/* A device with VRAM on the stubbed BAR, not set up yet. */
+static struct bar_race *bar_race_setup(struct kunit *test,
+				       struct vkms_device **vkms,
+				       struct device **dev)
 {
 	struct bar_race *r;
-	struct vkms_device *vkms;
-	struct vkms_bo *bo;
-	struct device *dev;
 
 	r = kunit_kzalloc(test, sizeof(*r), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, r);
@@ -516,15 +514,33 @@ static void vram_test_bar_release_races_remove(struct kunit *test)
 	kunit_activate_static_stub(test, vkms_pci_vram_release,
 				   fake_bar_release);
 
-	dev = kunit_device_register(test, "vkms-bar-race");
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
-	dev->dma_mask = &dev->coherent_dma_mask;
-	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
-	vkms = drm_kunit_helper_alloc_drm_device_with_driver(test, dev,
-							     struct vkms_device,
-							     drm,
-							     &vram_test_driver);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vkms);
+	*dev = kunit_device_register(test, "vkms-bar-race");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, *dev);
+	(*dev)->dma_mask = &(*dev)->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(*dev, DMA_BIT_MASK(64)),
+			0);
+	*vkms = drm_kunit_helper_alloc_drm_device_with_driver(test, *dev,
+							      struct vkms_device,
+							      drm,
+							      &vram_test_driver);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, *vkms);
+	return r;
+}
+
+/*
+ * The ivshmem device goes away while the VKMS device whose VRAM it holds is
+ * released: the release gives the BAR back before it tears TTM down, so a
+ * remove() that runs first still finds a device to take VRAM from, and one
+ * that runs later finds the BAR no longer lent.
+ */
+static void vram_test_bar_release_races_remove(struct kunit *test)
+{
+	struct vkms_device *vkms;
+	struct bar_race *r;
+	struct vkms_bo *bo;
+	struct device *dev;
+
+	r = bar_race_setup(test, &vkms, &dev);
 	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE,
 					     "0000:00:04.0"), 0);
 	KUNIT_ASSERT_EQ(test, r->claims, 1);
@@ -540,6 +556,41 @@ static void vram_test_bar_release_races_remove(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, r->releases, 1);
 	KUNIT_EXPECT_TRUE(test, r->removed);
 }
+
+/*
+ * The ivshmem device goes away between the claim and the end of the VKMS
+ * device's setup: remove() leaves the half-made device alone (it is not
+ * ready), and the setup fails with -ENODEV, giving the BAR back.
+ */
+static void vram_test_bar_gone_during_init(struct kunit *test)
+{
+	struct vkms_device *vkms;
+	struct bar_race *r;
+	struct device *dev;
+
+	r = bar_race_setup(test, &vkms, &dev);
+	r->gone_early = true;
+	KUNIT_EXPECT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE,
+					     "0000:00:04.0"), -ENODEV);
+	KUNIT_EXPECT_EQ(test, r->claims, 1);
+	KUNIT_EXPECT_EQ(test, r->releases, 1);
+	KUNIT_EXPECT_NULL(test, vkms->vram);
+	kunit_device_unregister(test, dev);
+	KUNIT_EXPECT_EQ(test, r->releases, 1);
+}
+
+static struct kunit_case vkms_vram_bar_test_cases[] = {
+	KUNIT_CASE(vram_test_bar_release_races_remove),
+	KUNIT_CASE(vram_test_bar_gone_during_init),
+	{}
+};
+
+static struct kunit_suite vkms_vram_bar_test_suite = {
+	.name = "vkms-vram-bar",
+	.test_cases = vkms_vram_bar_test_cases,
+};
+
+kunit_test_suite(vkms_vram_bar_test_suite);
 #endif
 
 static struct kunit_case vkms_vram_test_cases[] = {
@@ -550,9 +601,6 @@ static struct kunit_case vkms_vram_test_cases[] = {
 	KUNIT_CASE(vram_test_cleared),
 	KUNIT_CASE(vram_test_pinned),
 	KUNIT_CASE(vram_test_compose),
-#if IS_ENABLED(CONFIG_PCI)
-	KUNIT_CASE(vram_test_bar_release_races_remove),
-#endif
 	{}
 };
 
