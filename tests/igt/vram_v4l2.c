@@ -468,18 +468,18 @@ static int scattered_dmabuf(size_t size, int *contiguous)
 	struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC,
 				    .size = size };
 	long psz = sysconf(_SC_PAGESIZE);
-	int mfd[2], dev, fd = -1, i;
-	uint8_t *p[2] = { NULL, NULL };
+	uint8_t *p[2] = { MAP_FAILED, MAP_FAILED };
+	int mfd[2] = { -1, -1 }, dev, fd, i;
 	size_t off;
 
 	for (i = 0; i < 2; i++) {
 		mfd[i] = memfd_create("scattered", MFD_ALLOW_SEALING);
 		if (mfd[i] < 0 || ftruncate(mfd[i], size))
-			return -errno;
+			goto fail;
 		p[i] = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
 			    mfd[i], 0);
 		if (p[i] == MAP_FAILED)
-			return -errno;
+			goto fail;
 	}
 	for (off = 0; off < size; off += psz) {
 		p[0][off] = 1;
@@ -487,18 +487,24 @@ static int scattered_dmabuf(size_t size, int *contiguous)
 	}
 	*contiguous = phys_contiguous(p[0], size);
 	if (fcntl(mfd[0], F_ADD_SEALS, F_SEAL_SHRINK))
-		return -errno;
+		goto fail;
 	dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
 	if (dev < 0)
-		return -errno;
+		goto fail;
 	c.memfd = mfd[0];
 	fd = ioctl(dev, UDMABUF_CREATE, &c);
 	if (fd < 0)
 		fd = -errno;
 	close(dev);
+	goto out;
+fail:
+	fd = -errno;
+out:
 	for (i = 0; i < 2; i++) {
-		munmap(p[i], size);
-		close(mfd[i]);
+		if (p[i] != MAP_FAILED)
+			munmap(p[i], size);
+		if (mfd[i] >= 0)
+			close(mfd[i]);
 	}
 	return fd;
 }
