@@ -671,7 +671,7 @@ TEST_F(pci, importer_gone)
 
 struct race {
 	int gpu, edu, vgem;
-	volatile int stop;
+	int stop;		/* __atomic */
 	/* what went on */
 	unsigned int transfers, imports, vgem_imports, pressed;
 	unsigned int edu_maps, edu_invalidations;	/* edu's own counts */
@@ -680,7 +680,7 @@ struct race {
 	int first_error;
 	const char *first_what;
 	/* what may happen once removal began, and when it first did */
-	volatile int removing;
+	int removing;		/* __atomic */
 	unsigned int gone, early;
 	int first_gone;
 	const char *first_gone_what;
@@ -706,7 +706,7 @@ static bool race_gone(struct race *r, const char *what, int err)
 		r->first_gone_what = what;
 		r->first_gone = err;
 	}
-	if (!r->removing)
+	if (!__atomic_load_n(&r->removing, __ATOMIC_RELAXED))
 		__atomic_fetch_add(&r->early, 1, __ATOMIC_RELAXED);
 	return true;
 }
@@ -743,7 +743,7 @@ static void *race_edu(void *data)
 	struct race *r = data;
 	uint32_t seed = 1;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		uint64_t size = RACE_BUF_W * RACE_BUF_H * 4;
 		int fd, err, i;
 
@@ -802,7 +802,7 @@ static void *race_pressure(void *data)
 	uint32_t seed = 7;
 	unsigned int n = 0, i;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		int fd = race_export(r, BUF_W, BUF_H, ++seed);
 
 		if (fd < 0) {
@@ -828,7 +828,7 @@ static void *race_vgem(void *data)
 	struct race *r = data;
 	uint32_t seed = 3;
 
-	while (!r->stop) {
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		uint32_t handle;
 		int fd, err;
 
@@ -867,17 +867,19 @@ static void race_run(struct __test_metadata *_metadata,
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		ASSERT_EQ(pthread_create(&t[i], NULL, fn[i], &r), 0);
 	usleep(RACE_MS * 1000);
-	r.removing = 1;
+	__atomic_store_n(&r.removing, 1, __ATOMIC_RELAXED);
 	EXPECT_EQ(remove(self), 0) TH_LOG("%s failed", what);
 	usleep(RACE_AFTER_MS * 1000);
-	r.stop = 1;
+	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
 	for (i = 0; i < ARRAY_SIZE(fn); i++)
 		pthread_join(t[i], NULL);
 	close(r.vgem);
 
-	printf("# %s, %s: %u edu imports (%u maps, %u invalidations), %u transfers, %u vgem imports, %u buffers of pressure\n",
+	printf("# %s, %s: %u edu imports (%u maps, %u invalidations), %u transfers,",
 	       self->expect, what, r.imports, r.edu_maps, r.edu_invalidations,
-	       r.transfers, r.vgem_imports, r.pressed);
+	       r.transfers);
+	printf(" %u vgem imports, %u buffers of pressure\n", r.vgem_imports,
+	       r.pressed);
 	if (r.gone)
 		printf("# %u calls found the device gone, the first in %s (%s)\n",
 		       r.gone, r.first_gone_what, strerror(-r.first_gone));
