@@ -363,6 +363,37 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 	attach->priv = NULL;
 }
 
+static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
+			       unsigned int nr);
+
+/*
+ * Can every importer that reaches the device memory @res address it? Not
+ * one whose DMA is not translated and whose mask stops short of it: for a
+ * pin, which is for good, that importer's map would find the buffer stuck
+ * where it cannot map it.
+ */
+static bool importers_address(struct drm_prime_p2p_export *exp,
+			      struct ttm_resource *res)
+{
+	struct drm_prime_p2p_attach *pa;
+	struct phys_vec *vec;
+	bool all = true;
+	int nr;
+
+	nr = exp->p2p->funcs->resource_ranges(exp->obj, res, &vec);
+	if (nr <= 0)
+		return true;	/* the map says why */
+	list_for_each_entry(pa, &exp->attachments, link) {
+		if ((pa->reach & BIT(res->mem_type)) &&
+		    !ranges_addressable(pa->attach->dev, vec, nr)) {
+			all = false;
+			break;
+		}
+	}
+	kvfree(vec);
+	return all;
+}
+
 static int p2p_pin(struct dma_buf_attachment *attach)
 {
 	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
@@ -392,6 +423,20 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 		ret = place_for(exp, reach);
 		if (ret)
 			return ret;
+		if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
+		    !importers_address(exp, bo->resource)) {
+			bool sys;
+
+			placement_classes(exp, &sys);
+			if (sys) {
+				drm_dbg_prime(exp->obj->dev,
+					      "%s: device memory beyond an importer's DMA mask, pinned in system memory\n",
+					      dev_name(attach->dev));
+				ret = place_for(exp, 0);
+				if (ret)
+					return ret;
+			}
+		}
 	}
 	/*
 	 * The memory must be usable when pin returns: a move (or clear) the

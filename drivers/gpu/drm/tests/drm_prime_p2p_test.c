@@ -1949,6 +1949,33 @@ static void test_dma_mask(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * A pin is for good: a pinning importer that the driver says reaches VRAM,
+ * but whose DMA mask stops short of it (no IOMMU here), has the buffer
+ * pinned in system memory, where its map can be made, not in VRAM, where
+ * it would fail with -ERANGE.
+ */
+static void test_pin_dma_mask(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	u64 below = rounddown_pow_of_two(md->vram_phys) - 1;
+	struct fake_importer *low;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	KUNIT_ASSERT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	low = fake_importer(test, "low", below, SZ_1M, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(low, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_pin(low), 0);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	imp_unpin(low);
+	imp_detach(low);
+	unexport(bo, dmabuf);
+}
+
 static int fail_countdown(void)
 {
 	struct mock_dev *md = kunit_get_current_test()->priv;
@@ -2496,6 +2523,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_pinned_out_of_reach),
 	KUNIT_CASE(test_ranges_required),
 	KUNIT_CASE(test_dma_mask),
+	KUNIT_CASE(test_pin_dma_mask),
 	KUNIT_CASE(test_fault_injection),
 	{}
 };
