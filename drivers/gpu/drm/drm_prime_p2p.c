@@ -367,26 +367,27 @@ static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr);
 
 /*
- * Can every importer that reaches the device memory @res address it? Not
- * one whose DMA is not translated and whose mask stops short of it: for a
- * pin, which is for good, that importer's map would find the buffer stuck
- * where it cannot map it.
+ * Can every importer address the device memory @res? Not one whose DMA is
+ * not translated and whose mask stops short of it: for a pin, which is for
+ * good, that importer's map would find the buffer stuck where it cannot
+ * map it. Returns 1 if they all can, 0 if one cannot, or a negative error
+ * code from the driver's resource_ranges.
  */
-static bool importers_address(struct drm_prime_p2p_export *exp,
-			      struct ttm_resource *res)
+static int importers_address(struct drm_prime_p2p_export *exp,
+			     struct ttm_resource *res)
 {
 	struct drm_prime_p2p_attach *pa;
-	struct phys_vec *vec;
-	bool all = true;
-	int nr;
+	struct phys_vec *vec = NULL;
+	int nr, all = 1;
 
 	nr = exp->p2p->funcs->resource_ranges(exp->obj, res, &vec);
-	if (nr <= 0)
-		return true;	/* the map says why */
+	if (nr <= 0) {
+		kvfree(vec);
+		return nr ?: -EINVAL;
+	}
 	list_for_each_entry(pa, &exp->attachments, link) {
-		if ((pa->reach & BIT(res->mem_type)) &&
-		    !ranges_addressable(pa->attach->dev, vec, nr)) {
-			all = false;
+		if (!ranges_addressable(pa->attach->dev, vec, nr)) {
+			all = 0;
 			break;
 		}
 	}
@@ -419,19 +420,31 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 				      dev_name(attach->dev));
 			return -EBUSY;
 		}
+		if (is_device_mem(bo->bdev, type)) {
+			ret = importers_address(exp, bo->resource);
+			if (ret < 0)
+				return ret;
+			if (!ret) {
+				drm_dbg_prime(exp->obj->dev,
+					      "%s: pinned beyond an importer's DMA mask\n",
+					      dev_name(attach->dev));
+				return -EBUSY;
+			}
+		}
 	} else {
 		ret = place_for(exp, reach);
 		if (ret)
 			return ret;
-		if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
-		    !importers_address(exp, bo->resource)) {
+		if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
 			bool sys;
 
+			ret = importers_address(exp, bo->resource);
+			if (ret < 0)
+				return ret;
 			placement_classes(exp, &sys);
-			if (sys) {
+			if (!ret && sys) {
 				drm_dbg_prime(exp->obj->dev,
-					      "%s: device memory beyond an importer's DMA mask, pinned in system memory\n",
-					      dev_name(attach->dev));
+					      "device memory beyond an importer's DMA mask: pinned in system memory\n");
 				ret = place_for(exp, 0);
 				if (ret)
 					return ret;
@@ -707,7 +720,7 @@ static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
 {
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
 	struct p2pdma_provider *provider = NULL;
-	struct phys_vec *vec, *split;
+	struct phys_vec *vec = NULL, *split;
 	struct sg_table *sgt;
 	unsigned int nsplit;
 	int nr;

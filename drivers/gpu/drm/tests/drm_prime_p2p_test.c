@@ -1949,17 +1949,29 @@ static void test_dma_mask(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/* Move @bo to VRAM, its reservation lock held. */
+static int place_in_vram(struct mock_bo *bo)
+{
+	struct ttm_place vram_place = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement vram = { .num_placement = 1,
+				      .placement = &vram_place };
+	struct ttm_operation_ctx ctx = { };
+
+	return ttm_bo_validate(&bo->tbo, &vram, &ctx);
+}
+
 /*
  * A pin is for good: a pinning importer that the driver says reaches VRAM,
  * but whose DMA mask stops short of it (no IOMMU here), has the buffer
  * pinned in system memory, where its map can be made, not in VRAM, where
- * it would fail with -ERANGE.
+ * it would fail with -ERANGE. Once another importer pinned the buffer in
+ * VRAM, that importer's pin fails with -EBUSY instead.
  */
 static void test_pin_dma_mask(struct kunit *test)
 {
 	struct mock_dev *md = test->priv;
 	u64 below = rounddown_pow_of_two(md->vram_phys) - 1;
-	struct fake_importer *low;
+	struct fake_importer *low, *high;
 	struct dma_buf *dmabuf;
 	struct mock_bo *bo;
 
@@ -1973,6 +1985,21 @@ static void test_pin_dma_mask(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
 	imp_unpin(low);
 	imp_detach(low);
+
+	/* Pinned in VRAM by an importer that can address it first. */
+	high = fake_importer(test, "high", DMA_BIT_MASK(64), SZ_1M, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(high, dmabuf, &pinned_p2p_ops), 0);
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_ASSERT_EQ(test, place_in_vram(bo), 0);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_ASSERT_EQ(test, imp_pin(high), 0);
+	KUNIT_ASSERT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	KUNIT_ASSERT_EQ(test, imp_attach(low, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_EXPECT_EQ(test, imp_pin(low), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	imp_detach(low);
+	imp_unpin(high);
+	imp_detach(high);
 	unexport(bo, dmabuf);
 }
 
