@@ -13,6 +13,7 @@
  *
  * Copyright 2026 The drm-p2p authors
  */
+#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <string.h>

@@ -13,10 +13,10 @@
 #define NAME	"twocrtc"
 #define PIPES	2
 
-#define DIR	VKMS_CONFIGFS "/" NAME
-#define PLANE_LINK	DIR "/planes/plane%d/possible_crtcs/crtc%d"
-#define ENC_LINK	DIR "/encoders/encoder%d/possible_crtcs/crtc%d"
-#define CONN_LINK	DIR "/connectors/connector%d/possible_encoders/encoder%d"
+#define DEV_DIR	VKMS_CONFIGFS "/" NAME
+#define PLANE_LINK	DEV_DIR "/planes/plane%d/possible_crtcs/crtc%d"
+#define ENC_LINK	DEV_DIR "/encoders/encoder%d/possible_crtcs/crtc%d"
+#define CONN_LINK	DEV_DIR "/connectors/connector%d/possible_encoders/encoder%d"
 
 /* Make a configfs device with PIPES plane-CRTC-encoder-connector chains. */
 static int make_pipes(void)
@@ -216,6 +216,27 @@ static int kmsg_splats(int fd, char *first, size_t len)
 }
 
 /*
+ * Is lockdep still on? It turns itself off after its first report, so a
+ * report earlier in the boot would hide this test's: 1, 0, or -1 where the
+ * kernel has no lockdep.
+ */
+static int lockdep_on(void)
+{
+	char line[128];
+	int on = -1;
+	FILE *f;
+
+	f = fopen("/proc/lockdep_stats", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, " debug_locks: %d", &on) == 1)
+			break;
+	fclose(f);
+	return on;
+}
+
+/*
  * Both pipelines are lit by one commit, flipped together by a second, and
  * turned off together by a third; both CRTCs scanned out, and the kernel
  * said nothing of it.
@@ -229,6 +250,8 @@ TEST(one_commit_two_crtcs)
 	int fd, kmsg, i, f;
 
 	remove_pipes();
+	ASSERT_NE(lockdep_on(), 0)
+		TH_LOG("lockdep is off: an earlier report turned it off");
 	kmsg = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	ASSERT_GE(kmsg, 0);
 	ASSERT_GE(lseek(kmsg, 0, SEEK_END), 0);
