@@ -676,6 +676,7 @@ struct race {
 	unsigned int transfers, imports, vgem_imports, pressed;
 	unsigned int edu_maps, edu_invalidations;	/* edu's own counts */
 	unsigned int edu_remaps;	/* maps after a move invalidated one */
+	unsigned int edu_moved;		/* invalidations before removal began */
 	/* what must not happen */
 	unsigned int bad_bytes, errors;
 	int first_error;
@@ -787,6 +788,9 @@ static void *race_edu(void *data)
 			/* Mapped again: told of a move, not a revocation. */
 			if (info.maps > 1)
 				r->edu_remaps += info.maps - 1;
+			/* Done before removal began: every one was a move. */
+			if (!__atomic_load_n(&r->removing, __ATOMIC_ACQUIRE))
+				r->edu_moved += info.invalidations;
 		}
 		ioctl(r->edu, EDU_P2P_RELEASE);
 		close(fd);
@@ -861,7 +865,8 @@ static void *race_vgem(void *data)
 
 /*
  * Race for RACE_MS, run @remove, race on for RACE_AFTER_MS, and stop.
- * Returns how often edu mapped a buffer again after a move.
+ * Returns how often edu was told of a move: maps again after one, and
+ * invalidations of imports done before removal began.
  */
 static unsigned int race_run(struct __test_metadata *_metadata,
 			     struct _test_data_pci *self, const char *what,
@@ -906,7 +911,9 @@ static unsigned int race_run(struct __test_metadata *_metadata,
 	/* edu let go: nothing of it is mapped any more. */
 	ASSERT_EQ(edu_info(self->edu, &info), 0);
 	EXPECT_EQ(info.kind, (uint32_t)EDU_P2P_UNMAPPED);
-	return r.edu_remaps;
+	printf("# %u maps after a move, %u invalidations before removal\n",
+	       r.edu_remaps, r.edu_moved);
+	return r.edu_remaps + r.edu_moved;
 }
 
 static int race_remove_gpu(struct _test_data_pci *self)
@@ -954,8 +961,9 @@ TEST_F(pci, race)
 	told += race_run(_metadata, self, "removing the ivshmem device",
 			 race_remove_bar);
 	/*
-	 * Where edu maps VRAM, the pressure moved buffers under it, and it
-	 * mapped them again (a revocation is never followed by a map).
+	 * Where edu maps VRAM, the pressure moved buffers under it: it mapped
+	 * them again (a revocation is never followed by a map), or was told
+	 * before any removal began.
 	 */
 	if (p2p_expected(self->expect))
 		EXPECT_GT(told, 0U) TH_LOG("no move ever reached edu's mapping");
