@@ -123,6 +123,21 @@ struct drm_prime_p2p_funcs {
 	 * after the driver released it at removal.
 	 */
 	bool pinned_p2p;
+
+	/**
+	 * @contiguous_placement: System memory in one physically contiguous
+	 * range. Optional. An importer that pins the buffer in system memory
+	 * and whose DMA is not translated by an IOMMU gets the buffer in it
+	 * where it can be had: such an importer (vb2-dma-contig, a driver of
+	 * the DMA GEM helper) can use only one contiguous DMA range, which
+	 * pages of TTM's pool seldom are beyond a few MiB. Its placements
+	 * must be of memory types whose resources keep their pages in a
+	 * &ttm_tt, and listed in @placement too. When it cannot be had (the
+	 * driver's validation fails with -ENOMEM or -ENOSPC), the helper pins
+	 * in the other system placements, and the importer decides what it
+	 * can do with the pages it maps.
+	 */
+	const struct ttm_placement *(*contiguous_placement)(struct drm_gem_object *obj);
 };
 
 /**

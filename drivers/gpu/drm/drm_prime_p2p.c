@@ -365,6 +365,45 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr);
+static bool dma_translated(struct device *dev);
+
+/*
+ * Pin in system memory for @attach: in the driver's physically contiguous
+ * placement first when the importer cannot be given scattered pages as one
+ * DMA range (its DMA is not translated), in any system placement otherwise
+ * or when that cannot be had.
+ */
+static int place_system(struct drm_prime_p2p_export *exp,
+			struct dma_buf_attachment *attach)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_placement contig;
+	u32 old_type;
+	int ret;
+
+	if (!funcs->contiguous_placement || dma_translated(attach->dev))
+		return place_for(exp, 0);
+	/* A copy: TTM's validation takes a placement it may write. */
+	contig = *funcs->contiguous_placement(exp->obj);
+	old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
+	ret = P2P_FAULT(ttm_bo_validate(bo, &contig, &ctx), -ENOMEM);
+	if (!ret) {
+		if (bo->resource->mem_type != old_type) {
+			exp->migrations++;
+			trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
+						    bo->resource->mem_type);
+		}
+		return 0;
+	}
+	if (ret != -ENOMEM && ret != -ENOSPC)
+		return ret;
+	drm_dbg_prime(exp->obj->dev,
+		      "%s: no contiguous system memory for %zu bytes (%d): pinned in pages\n",
+		      dev_name(attach->dev), exp->obj->size, ret);
+	return place_for(exp, 0);
+}
 
 /*
  * Can every importer address the device memory @res? Not one whose DMA is
@@ -432,20 +471,21 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 			}
 		}
 	} else {
-		ret = place_for(exp, reach);
+		bool sys;
+		u32 dev_types = placement_classes(exp, &sys);
+
+		ret = reach & dev_types ? place_for(exp, reach) :
+					  place_system(exp, attach);
 		if (ret)
 			return ret;
 		if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
-			bool sys;
-
 			ret = importers_address(exp, bo->resource);
 			if (ret < 0)
 				return ret;
-			placement_classes(exp, &sys);
 			if (!ret && sys) {
 				drm_dbg_prime(exp->obj->dev,
 					      "device memory beyond an importer's DMA mask: pinned in system memory\n");
-				ret = place_for(exp, 0);
+				ret = place_system(exp, attach);
 				if (ret)
 					return ret;
 			}
