@@ -63,6 +63,7 @@ static const char * const vkms_policy_names[] = {
 static const struct ttm_place vkms_domains[] = {
 	{ .mem_type = TTM_PL_VRAM },
 	{ .mem_type = TTM_PL_TT },
+	{ .mem_type = VKMS_PL_CONTIG },
 };
 
 static const struct ttm_placement vkms_domain_placement = {
@@ -100,6 +101,29 @@ static struct ttm_placement vkms_tt_placement = {
 };
 
 static const struct ttm_place vkms_sys_place = { .mem_type = TTM_PL_SYSTEM };
+
+static const struct ttm_place vkms_contig_place = { .mem_type = VKMS_PL_CONTIG };
+
+static const struct ttm_placement vkms_contig_placement = {
+	.num_placement = 1,
+	.placement = &vkms_contig_place,
+};
+
+/*
+ * The pages of a buffer in system memory: from TTM's pool, or one physically
+ * contiguous allocation once the buffer went to VKMS_PL_CONTIG. The pages
+ * stay contiguous when the buffer moves on to other system placements.
+ */
+struct vkms_tt {
+	struct ttm_tt tt;
+	struct page *contig;
+	dma_addr_t dma;
+};
+
+static struct vkms_tt *to_vkms_tt(struct ttm_tt *tt)
+{
+	return container_of(tt, struct vkms_tt, tt);
+}
 
 static struct vkms_vram *to_vram(struct ttm_device *bdev)
 {
@@ -186,24 +210,77 @@ EXPORT_SYMBOL_IF_KUNIT(vkms_vram_policy_name);
 static struct ttm_tt *vkms_ttm_tt_create(struct ttm_buffer_object *bo,
 					 u32 page_flags)
 {
-	struct ttm_tt *tt = kzalloc_obj(*tt);
+	struct vkms_tt *vtt = kzalloc_obj(*vtt);
 
-	if (!tt)
+	if (!vtt)
 		return NULL;
-	if (ttm_tt_init(tt, bo, page_flags, ttm_cached, 0)) {
-		kfree(tt);
+	if (ttm_tt_init(&vtt->tt, bo, page_flags, ttm_cached, 0)) {
+		kfree(vtt);
 		return NULL;
 	}
-	return tt;
+	return &vtt->tt;
 }
 
 static void vkms_ttm_tt_destroy(struct ttm_device *bdev, struct ttm_tt *tt)
 {
 	ttm_tt_fini(tt);
-	kfree(tt);
+	kfree(to_vkms_tt(tt));
 }
 
-/* VRAM is evicted to system memory, and system memory swapped out. */
+static int vkms_ttm_tt_populate(struct ttm_device *bdev, struct ttm_tt *tt,
+				struct ttm_operation_ctx *ctx)
+{
+	return ttm_pool_alloc(&bdev->pool, tt, ctx);
+}
+
+static void vkms_ttm_tt_unpopulate(struct ttm_device *bdev, struct ttm_tt *tt)
+{
+	struct vkms_tt *vtt = to_vkms_tt(tt);
+
+	if (!vtt->contig) {
+		ttm_pool_free(&bdev->pool, tt);
+		return;
+	}
+	dma_free_pages(to_vram(bdev)->p2p.drm->dev,
+		       (size_t)tt->num_pages << PAGE_SHIFT,
+		       vtt->contig, vtt->dma, DMA_BIDIRECTIONAL);
+	vtt->contig = NULL;
+}
+
+/*
+ * Give the populated pages of @bo one physically contiguous allocation in
+ * their stead, with their content: CMA's for more than MAX_PAGE_ORDER, as
+ * VRAM is reserved. -ENOMEM when it cannot be had; the pages stay.
+ */
+static int vkms_tt_make_contiguous(struct ttm_buffer_object *bo)
+{
+	struct vkms_tt *vtt = to_vkms_tt(bo->ttm);
+	struct ttm_tt *tt = &vtt->tt;
+	struct page *contig;
+	dma_addr_t dma;
+	pgoff_t i;
+
+	if (vtt->contig)
+		return 0;
+	contig = dma_alloc_pages(to_vram(bo->bdev)->p2p.drm->dev,
+				 (size_t)tt->num_pages << PAGE_SHIFT, &dma,
+				 DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
+	if (!contig)
+		return -ENOMEM;
+	for (i = 0; i < tt->num_pages; i++)
+		copy_highpage(contig + i, tt->pages[i]);
+	ttm_pool_free(&bo->bdev->pool, tt);
+	for (i = 0; i < tt->num_pages; i++)
+		tt->pages[i] = contig + i;
+	vtt->contig = contig;
+	vtt->dma = dma;
+	return 0;
+}
+
+/*
+ * VRAM is evicted to system memory, and system memory, contiguous or not,
+ * swapped out.
+ */
 static void vkms_evict_flags(struct ttm_buffer_object *bo,
 			     struct ttm_placement *placement)
 {
@@ -235,6 +312,24 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 	drm_prime_p2p_move_notify(&ttm_to_vkms_bo(bo)->p2p, bo, new_mem);
 
 	/*
+	 * A CPU copy below, of VRAM or into contiguous pages: the work of the
+	 * device and the importers on the buffer must be done first
+	 * (ttm_bo_move_memcpy() waits only after it copied).
+	 */
+	if (new_mem->mem_type == VKMS_PL_CONTIG ||
+	    (old && (old->mem_type == TTM_PL_VRAM ||
+		     new_mem->mem_type == TTM_PL_VRAM))) {
+		ret = ttm_bo_wait_ctx(bo, ctx);
+		if (ret)
+			return ret;
+	}
+	/* TTM populated the pages; contiguous ones take their place. */
+	if (new_mem->mem_type == VKMS_PL_CONTIG) {
+		ret = vkms_tt_make_contiguous(bo);
+		if (ret)
+			return ret;
+	}
+	/*
 	 * A new buffer has no content to copy: its VRAM is cleared; its
 	 * system memory comes cleared.
 	 */
@@ -244,20 +339,12 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 		ttm_bo_move_null(bo, new_mem);
 		return 0;
 	}
-	/* Between system placements the pages stay; TTM populated them. */
+	/* Between system placements the pages stay. */
 	if (old->mem_type != TTM_PL_VRAM && new_mem->mem_type != TTM_PL_VRAM) {
 		ttm_bo_move_null(bo, new_mem);
 		return 0;
 	}
-	/*
-	 * A CPU copy: the work of the device and the importers on the
-	 * buffer must be done first (ttm_bo_move_memcpy() waits only after
-	 * it copied). Copies the content; clears VRAM for a buffer that has
-	 * none yet.
-	 */
-	ret = ttm_bo_wait_ctx(bo, ctx);
-	if (ret)
-		return ret;
+	/* Copies the content; clears VRAM for a buffer that has none yet. */
 	return ttm_bo_move_memcpy(bo, ctx, new_mem);
 }
 
@@ -290,6 +377,8 @@ static int vkms_io_mem_reserve(struct ttm_device *bdev,
 static const struct ttm_device_funcs vkms_ttm_funcs = {
 	.ttm_tt_create = vkms_ttm_tt_create,
 	.ttm_tt_destroy = vkms_ttm_tt_destroy,
+	.ttm_tt_populate = vkms_ttm_tt_populate,
+	.ttm_tt_unpopulate = vkms_ttm_tt_unpopulate,
 	.eviction_valuable = ttm_bo_eviction_valuable,
 	.evict_flags = vkms_evict_flags,
 	.move = vkms_move,
@@ -322,12 +411,19 @@ static bool vkms_p2p_reachable(struct drm_gem_object *obj, u32 mem_type,
  * of it is released: an importer that pins without being able to be told to
  * unmap (vb2-dma-contig) may have it.
  */
+static const struct ttm_placement *
+vkms_p2p_contiguous_placement(struct drm_gem_object *obj)
+{
+	return &vkms_contig_placement;
+}
+
 static const struct drm_prime_p2p_funcs vkms_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.reachable = vkms_p2p_reachable,
 	/* TTM's range manager: a resource is one contiguous range. */
 	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 	.pinned_p2p = true,
+	.contiguous_placement = vkms_p2p_contiguous_placement,
 };
 
 static struct p2pdma_provider *vkms_p2p_provider(struct drm_gem_object *obj,
@@ -347,6 +443,7 @@ static const struct drm_prime_p2p_funcs vkms_pci_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.resource_ranges = drm_prime_p2p_contiguous_ranges,
 	.provider = vkms_p2p_provider,
+	.contiguous_placement = vkms_p2p_contiguous_placement,
 };
 
 static void vkms_bo_free(struct drm_gem_object *obj)
@@ -686,6 +783,7 @@ static void vkms_vram_release(struct drm_device *drm, void *data)
 	if (vram->pci)
 		vkms_vram_put_backing(drm, vram);
 	drm_prime_p2p_device_fini(&vram->p2p);
+	ttm_range_man_fini(&vram->bdev, VKMS_PL_CONTIG);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 	ttm_range_man_fini(&vram->bdev, TTM_PL_VRAM);
 	ttm_device_fini(&vram->bdev);
@@ -739,10 +837,18 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 				 totalram_pages() / 2);
 	if (ret)
 		goto err_vram;
+	/*
+	 * Contiguous system memory, as much as CMA and the buddy allocator
+	 * give: the manager only accounts for it.
+	 */
+	ret = ttm_range_man_init(&vram->bdev, VKMS_PL_CONTIG, true,
+				 totalram_pages() / 2);
+	if (ret)
+		goto err_tt;
 	ret = drm_prime_p2p_device_init(&vram->p2p, drm, vram->pci ?
 					&vkms_pci_p2p_funcs : &vkms_p2p_funcs);
 	if (ret)
-		goto err_tt;
+		goto err_contig;
 
 	/* From here on the BAR's removal takes VRAM down. */
 	if (vram->pci) {
@@ -754,8 +860,9 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 	}
 
 	/*
-	 * ttm/vram_mm and ttm/tt_mm: what each domain holds. They go with the
-	 * device's debugfs directory when it is unregistered, before TTM.
+	 * ttm/vram_mm, ttm/tt_mm and ttm/contig_mm: what each domain holds.
+	 * They go with the device's debugfs directory when it is
+	 * unregistered, before TTM.
 	 */
 	dir = debugfs_create_dir("ttm", drm->debugfs_root);
 	ttm_resource_manager_create_debugfs(ttm_manager_type(&vram->bdev,
@@ -764,6 +871,9 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 	ttm_resource_manager_create_debugfs(ttm_manager_type(&vram->bdev,
 							     TTM_PL_TT),
 					    dir, "tt_mm");
+	ttm_resource_manager_create_debugfs(ttm_manager_type(&vram->bdev,
+							     VKMS_PL_CONTIG),
+					    dir, "contig_mm");
 
 	vkmsdev->vram = vram;
 	drm_info(drm, "%llu MiB of VRAM at %pa%s%s, peer-to-peer: %s\n",
@@ -773,6 +883,8 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 
 err_p2p:
 	drm_prime_p2p_device_fini(&vram->p2p);
+err_contig:
+	ttm_range_man_fini(&vram->bdev, VKMS_PL_CONTIG);
 err_tt:
 	ttm_range_man_fini(&vram->bdev, TTM_PL_TT);
 err_vram:

@@ -35,10 +35,17 @@ enum vkms_p2p_policy {
 	VKMS_P2P_ALL,
 };
 
+/*
+ * System memory in one physically contiguous range, for importers that pin
+ * and map without an IOMMU (see &drm_prime_p2p_funcs.contiguous_placement).
+ */
+#define VKMS_PL_CONTIG	TTM_PL_PRIV
+
 /**
  * struct vkms_vram - the virtual VRAM of a VKMS device
  *
- * @bdev: the TTM device; VRAM is TTM_PL_VRAM, system memory TTM_PL_TT
+ * @bdev: the TTM device; VRAM is TTM_PL_VRAM, system memory TTM_PL_TT, and
+ *	physically contiguous system memory VKMS_PL_CONTIG
  * @p2p: the device's P2P dma-buf exporter
  * @pages: the physically contiguous memory that backs VRAM, or NULL
  * @dma: the address of @pages for the VKMS device, unused but for freeing

@@ -5,7 +5,9 @@
  * and composition reading the same pixels from VRAM and system memory.
  */
 
+#include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/iosys-map.h>
 #include <linux/mm.h>
 
@@ -351,6 +353,119 @@ static void vram_test_pinned(struct kunit *test)
 	bo_put(extra);
 }
 
+/* A 640x480 XRGB8888 frame: more than the order-8 pages TTM's pool gives. */
+#define FRAME_SIZE	(640 * 480 * 4)
+
+static void contig_invalidate(struct dma_buf_attachment *attach)
+{
+}
+
+/* A capture device that pins, as vb2-dma-contig does, without an IOMMU. */
+static const struct dma_buf_attach_ops contig_importer_ops = {
+	.allow_peer2peer = true,
+	.invalidate_mappings = contig_invalidate,
+};
+
+/* How many bytes from the start of @sgt are one range of DMA addresses. */
+static size_t dma_contiguous_size(struct sg_table *sgt)
+{
+	struct scatterlist *sg;
+	dma_addr_t next = 0;
+	size_t size = 0;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		if (i && sg_dma_address(sg) != next)
+			break;
+		size += sg_dma_len(sg);
+		next = sg_dma_address(sg) + sg_dma_len(sg);
+	}
+	return size;
+}
+
+/* Checks @bo's bytes through the pages mapped in @sgt (DMA is direct). */
+static long check_sgt(struct sg_table *sgt, u32 seed)
+{
+	struct sg_page_iter iter;
+	size_t i = 0, j;
+
+	for_each_sgtable_page(sgt, &iter, 0) {
+		u32 *p = page_address(sg_page_iter_page(&iter));
+
+		for (j = 0; j < PAGE_SIZE / 4; j++, i++)
+			if (p[j] != pattern(i, seed))
+				return i;
+	}
+	return -1;
+}
+
+/*
+ * An importer that pins the buffer and maps it without an IOMMU gets it in
+ * one physically contiguous range of system memory, from VRAM (policy none:
+ * it does not reach VRAM) or from scattered system memory, with its content;
+ * one that does not pin is given the pages where they are.
+ */
+static void vram_test_contiguous(struct kunit *test)
+{
+	struct dma_buf_attachment *attach;
+	struct ttm_operation_ctx ctx = { };
+	struct ttm_place tt_place = { .mem_type = TTM_PL_TT };
+	struct ttm_placement tt = { .num_placement = 1, .placement = &tt_place };
+	struct vkms_bo *bo[2];
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct device *dev;
+	unsigned int i;
+
+	dev = kunit_device_register(test, "vkms-contig-importer");
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dev);
+	dev->dma_mask = &dev->coherent_dma_mask;
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64)), 0);
+
+	for (i = 0; i < 2; i++) {
+		bo[i] = bo_create(test, FRAME_SIZE);
+		fill(test, bo[i], 30 + i);
+		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_VRAM);
+	}
+	/* The second one in scattered system memory first. */
+	KUNIT_ASSERT_EQ(test, ttm_bo_reserve(&bo[1]->tbo, false, false, NULL), 0);
+	KUNIT_ASSERT_EQ(test, ttm_bo_validate(&bo[1]->tbo, &tt, &ctx), 0);
+	ttm_bo_unreserve(&bo[1]->tbo);
+
+	for (i = 0; i < 2; i++) {
+		dmabuf = bo[i]->tbo.base.funcs->export(&bo[i]->tbo.base, O_RDWR);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+		attach = dma_buf_dynamic_attach(dmabuf, dev, &contig_importer_ops,
+						NULL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+
+		/* Not pinned: mapped where the pages are, or migrated to TT. */
+		dma_resv_lock(dmabuf->resv, NULL);
+		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_TT);
+		KUNIT_EXPECT_EQ(test, check_sgt(sgt, 30 + i), -1);
+		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+
+		KUNIT_ASSERT_EQ(test, dma_buf_pin(attach), 0);
+		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), VKMS_PL_CONTIG);
+		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+		KUNIT_EXPECT_EQ(test, dma_contiguous_size(sgt), (size_t)FRAME_SIZE);
+		KUNIT_EXPECT_EQ(test, check_sgt(sgt, 30 + i), -1);
+		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+		dma_buf_unpin(attach);
+		dma_resv_unlock(dmabuf->resv);
+
+		dma_buf_detach(dmabuf, attach);
+		dma_buf_put(dmabuf);
+		/* Back in VRAM for composition, with its content. */
+		KUNIT_EXPECT_EQ(test, check(test, bo[i], 30 + i), -1);
+		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_VRAM);
+		bo_put(bo[i]);
+	}
+}
+
 #define FB_W	64
 #define FB_H	32
 
@@ -601,6 +716,7 @@ static struct kunit_case vkms_vram_test_cases[] = {
 	KUNIT_CASE(vram_test_cleared),
 	KUNIT_CASE(vram_test_pinned),
 	KUNIT_CASE(vram_test_compose),
+	KUNIT_CASE(vram_test_contiguous),
 	{}
 };
 
