@@ -461,8 +461,11 @@ static struct dma_buf *vkms_bo_export(struct drm_gem_object *obj, int flags)
  * A kernel mapping, for composition, writeback, fbdev and importers, pins
  * the buffer until it is unmapped: in VRAM when it can be had, evicting
  * buffers not in use (a buffer that was evicted comes back), where it is
- * otherwise. VRAM is memory, so its mapping is the linear map, not an I/O
- * mapping.
+ * otherwise. A buffer in contiguous system memory stays there: it went
+ * there for an importer that can use nothing else, which would move it out
+ * of VRAM again at its next map (vb2 releases and queues buffers again
+ * while a stream starts). VRAM is memory, so its mapping is the linear map,
+ * not an I/O mapping.
  */
 static int vkms_bo_vmap(struct drm_gem_object *obj, struct iosys_map *map)
 {
@@ -473,6 +476,7 @@ static int vkms_bo_vmap(struct drm_gem_object *obj, struct iosys_map *map)
 
 	dma_resv_assert_held(obj->resv);
 	if (!tbo->pin_count && tbo->resource->mem_type != TTM_PL_VRAM &&
+	    tbo->resource->mem_type != VKMS_PL_CONTIG &&
 	    obj->size <= vram->size) {
 		/* With every buffer in VRAM pinned, it stays where it is. */
 		ret = ttm_bo_validate(tbo, &vkms_vram_placement, &ctx);
