@@ -264,8 +264,8 @@ static inline int vkms_make_gpu(const char *name, const char *vram,
 	return write_file(p, "1");
 }
 
-/* Open the card of the VKMS device named @name; -1 if there is none. */
-static inline int open_vkms(const char *name)
+/* The path of the card of the VKMS device named @name: 0 or -ENOENT. */
+static inline int vkms_card(const char *name, char *card, size_t len)
 {
 	char path[64], dev[PATH_MAX];
 	const char *base;
@@ -277,11 +277,21 @@ static inline int open_vkms(const char *name)
 			continue;
 		base = strrchr(dev, '/');
 		if (base && !strcmp(base + 1, name)) {
-			snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-			return open(path, O_RDWR | O_CLOEXEC);
+			snprintf(card, len, "/dev/dri/card%d", i);
+			return 0;
 		}
 	}
-	return -1;
+	return -ENOENT;
+}
+
+/* Open the card of the VKMS device named @name; -1 if there is none. */
+static inline int open_vkms(const char *name)
+{
+	char card[64];
+
+	if (vkms_card(name, card, sizeof(card)))
+		return -1;
+	return open(card, O_RDWR | O_CLOEXEC);
 }
 
 /* Does the debugfs directory of device @name hold @what? */
@@ -449,6 +459,54 @@ static inline int find_output(int fd, uint32_t *crtc, uint32_t *conn,
 	}
 	drmModeFreeResources(res);
 	return err;
+}
+
+/*
+ * The CRC of the frames CRTC 0 of the device named @name shows, a few
+ * vblanks in, whoever drives it. Each read of crc/data gives one entry.
+ * Returns 0 or a negative errno.
+ */
+static inline int read_crc(const char *name, uint32_t *crc)
+{
+	char path[256], line[128];
+	unsigned int frame, value = 0;
+	int n, dfd, err;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), DRI_DEBUGFS "/%s/crtc-0/crc/control", name);
+	err = write_file(path, "auto");
+	if (err)
+		return err;
+	snprintf(path, sizeof(path), DRI_DEBUGFS "/%s/crtc-0/crc/data", name);
+	dfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	for (n = 0; n < 3; n++) {
+		len = read(dfd, line, sizeof(line) - 1);
+		if (len <= 0)
+			break;
+		line[len] = '\0';
+		if (sscanf(line, "%x %x", &frame, &value) != 2)
+			break;
+	}
+	close(dfd);
+	if (n < 3)
+		return -EIO;
+	*crc = value;
+	return 0;
+}
+
+/*
+ * Show @fb on @crtc of the device named @name, open as @fd, through @conn
+ * in @mode, and read the CRC of its frames (read_crc()).
+ */
+static inline int crtc_crc(const char *name, int fd, uint32_t crtc,
+			   uint32_t conn, drmModeModeInfo *mode, uint32_t fb,
+			   uint32_t *crc)
+{
+	if (drmModeSetCrtc(fd, crtc, fb, 0, 0, &conn, 1, mode))
+		return -errno;
+	return read_crc(name, crc);
 }
 
 #endif

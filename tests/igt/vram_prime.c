@@ -87,42 +87,11 @@ static int vram_buffer(struct __test_metadata *_metadata,
 	return fd;
 }
 
-/*
- * The CRC of the frame @fb makes on gpu1's output, a few frames in. Each
- * read of crc/data gives one entry, NUL-terminated.
- */
+/* The CRC of the frame @fb makes on gpu1's output, a few frames in. */
 static int crc_of(struct _test_data_share *self, uint32_t fb, uint32_t *crc)
 {
-	char path[256], line[128];
-	unsigned int frame, value = 0;
-	int n, fd, err;
-	ssize_t len;
-
-	err = drmModeSetCrtc(self->gpu1, self->crtc, fb, 0, 0, &self->conn, 1,
-			     &self->mode);
-	if (err)
-		return -errno;
-	snprintf(path, sizeof(path), DRI_DEBUGFS "/" GPU1 "/crtc-0/crc/control");
-	err = write_file(path, "auto");
-	if (err)
-		return err;
-	snprintf(path, sizeof(path), DRI_DEBUGFS "/" GPU1 "/crtc-0/crc/data");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (n = 0; n < 3; n++) {
-		len = read(fd, line, sizeof(line) - 1);
-		if (len <= 0)
-			break;
-		line[len] = '\0';
-		if (sscanf(line, "%x %x", &frame, &value) != 2)
-			break;
-	}
-	close(fd);
-	if (n < 3)
-		return -EIO;
-	*crc = value;
-	return 0;
+	return crtc_crc(GPU1, self->gpu1, self->crtc, self->conn, &self->mode,
+			fb, crc);
 }
 
 static int add_fb(struct _test_data_share *self, uint32_t handle, uint32_t pitch,
