@@ -109,14 +109,21 @@ for phase in $PHASES; do
 			done
 			dmesg | sed -n 's/^\[[ .0-9]*\] faux_driver \([^:]*\): \[drm\] \(.* MiB of VRAM.*\)/  \1: \2/p'
 			rc=0
-			for t in vram_prime vram_v4l2; do
+			for t in vram_prime vram_v4l2 clients; do
+				args=
 				case $t in
 				vram_prime) echo "sharing a buffer in VKMS VRAM with vgem and a second VKMS device," ;;
 				vram_v4l2) echo "V4L2 (vivid, dma-contig) capturing into VKMS VRAM," ;;
+				clients)
+					echo "GStreamer: v4l2src io-mode=dmabuf-import ! kmssink, vivid capturing into"
+					echo "kmssink's buffers in VKMS VRAM (policy all: peer-to-peer; none: moved once"
+					echo "to contiguous system memory),"
+					args="-r gst.all_640x480.capture_to_kmssink -r gst.none_640x480.capture_to_kmssink" ;;
 				esac
 				echo "as the P2P exporter's debugfs view of the export shows it:"
 				if [ -x $P/tests/$t ]; then
-					P2P_SHOW=1 $P/tests/$t > /tmp/demo-$t.tap 2>&1 || rc=1
+					# shellcheck disable=SC2086
+					P2P_SHOW=1 $P/tests/$t $args > /tmp/demo-$t.tap 2>&1 || rc=1
 				else
 					echo "  $t: not built"; rc=1
 				fi
