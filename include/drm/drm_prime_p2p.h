@@ -130,12 +130,17 @@ struct drm_prime_p2p_funcs {
 	 * and whose DMA is not translated by an IOMMU gets the buffer in it
 	 * where it can be had: such an importer (vb2-dma-contig, a driver of
 	 * the DMA GEM helper) can use only one contiguous DMA range, which
-	 * pages of TTM's pool seldom are beyond a few MiB. Its placements
-	 * must be of memory types whose resources keep their pages in a
-	 * &ttm_tt, and listed in @placement too. When it cannot be had (the
-	 * driver's validation fails with -ENOMEM or -ENOSPC), the helper pins
-	 * in the other system placements, and the importer decides what it
-	 * can do with the pages it maps.
+	 * pages of TTM's pool are beyond 2^MAX_PAGE_ORDER pages only by luck.
+	 * Not for an importer whose DMA is bounced anyway (swiotlb=force).
+	 * Its placements must be of memory types whose resources keep their
+	 * pages in a &ttm_tt, and listed in @placement too. A move into them
+	 * may give the buffer other pages: drm_prime_p2p_move_notify() tells
+	 * the importers of such a move as of a move out of device memory.
+	 * The driver allocates the memory for its own device: an importer
+	 * with a narrower DMA mask gets it bounced, in pieces. When it cannot
+	 * be had (the driver's validation fails with -ENOMEM or -ENOSPC), the
+	 * helper pins in the other system placements, and the importer
+	 * decides what it can do with the pages it maps.
 	 */
 	const struct ttm_placement *(*contiguous_placement)(struct drm_gem_object *obj);
 };

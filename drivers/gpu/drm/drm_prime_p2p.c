@@ -17,6 +17,7 @@
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string_choices.h>
+#include <linux/swiotlb.h>
 
 #include <drm/drm_device.h>
 #include <drm/drm_drv.h>
@@ -161,6 +162,22 @@ static bool is_device_mem(struct ttm_device *bdev, u32 mem_type)
 static struct drm_prime_p2p_attach *to_pa(struct dma_buf_attachment *attach)
 {
 	return attach->priv;
+}
+
+/* Is @mem_type one of the driver's contiguous_placement? */
+static bool is_contiguous_type(struct drm_prime_p2p_export *exp, u32 mem_type)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	const struct ttm_placement *pl;
+	unsigned int i;
+
+	if (!funcs->contiguous_placement)
+		return false;
+	pl = funcs->contiguous_placement(exp->obj);
+	for (i = 0; i < pl->num_placement; i++)
+		if (pl->placement[i].mem_type == mem_type)
+			return true;
+	return false;
 }
 
 /* Which device memory types, and whether system memory, @obj may use. */
@@ -368,10 +385,23 @@ static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 static bool dma_translated(struct device *dev);
 
 /*
+ * Does the importer of @attach need system memory in one physical range?
+ * One whose DMA is not translated, unless its DMA is bounced anyway
+ * (swiotlb=force, a confidential-computing guest): bounce buffers are
+ * scattered whatever the pages are.
+ */
+static bool wants_contiguous(struct drm_prime_p2p_export *exp,
+			     struct dma_buf_attachment *attach)
+{
+	return exp->p2p->funcs->contiguous_placement &&
+	       !dma_translated(attach->dev) &&
+	       !is_swiotlb_force_bounce(attach->dev);
+}
+
+/*
  * Pin in system memory for @attach: in the driver's physically contiguous
- * placement first when the importer cannot be given scattered pages as one
- * DMA range (its DMA is not translated), in any system placement otherwise
- * or when that cannot be had.
+ * placement first when the importer wants_contiguous(), in any system
+ * placement otherwise or when that cannot be had.
  */
 static int place_system(struct drm_prime_p2p_export *exp,
 			struct dma_buf_attachment *attach)
@@ -380,29 +410,42 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	struct ttm_operation_ctx ctx = { .interruptible = true };
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_placement contig;
+	struct phys_vec vec;
 	u32 old_type;
+	bool sys;
 	int ret;
 
-	if (!funcs->contiguous_placement || dma_translated(attach->dev))
+	placement_classes(exp, &sys);
+	if (!sys || !wants_contiguous(exp, attach))
 		return place_for(exp, 0);
-	/* A copy: TTM's validation takes a placement it may write. */
+	/* A shallow copy: ttm_bo_validate() takes a non-const placement. */
 	contig = *funcs->contiguous_placement(exp->obj);
 	old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
 	ret = P2P_FAULT(ttm_bo_validate(bo, &contig, &ctx), -ENOMEM);
-	if (!ret) {
-		if (bo->resource->mem_type != old_type) {
-			exp->migrations++;
-			trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
-						    bo->resource->mem_type);
-		}
-		return 0;
+	if (ret == -ENOMEM || ret == -ENOSPC) {
+		drm_dbg_prime(exp->obj->dev,
+			      "%s: no contiguous system memory for %zu bytes (%d): pinned in pages\n",
+			      dev_name(attach->dev), exp->obj->size, ret);
+		return place_for(exp, 0);
 	}
-	if (ret != -ENOMEM && ret != -ENOSPC)
+	if (ret)
 		return ret;
-	drm_dbg_prime(exp->obj->dev,
-		      "%s: no contiguous system memory for %zu bytes (%d): pinned in pages\n",
-		      dev_name(attach->dev), exp->obj->size, ret);
-	return place_for(exp, 0);
+	if (bo->resource->mem_type != old_type) {
+		exp->migrations++;
+		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
+					    bo->resource->mem_type);
+	}
+	/*
+	 * The driver allocates for its own device: an importer with a
+	 * narrower mask gets the range bounced, in pieces.
+	 */
+	vec.paddr = page_to_phys(bo->ttm->pages[0]);
+	vec.len = exp->obj->size;
+	if (!ranges_addressable(attach->dev, &vec, 1))
+		drm_dbg_prime(exp->obj->dev,
+			      "%s: contiguous memory at %pa is beyond its DMA mask\n",
+			      dev_name(attach->dev), &vec.paddr);
+	return 0;
 }
 
 /*
@@ -476,6 +519,10 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 
 		ret = reach & dev_types ? place_for(exp, reach) :
 					  place_system(exp, attach);
+		/* Reached device memory was full: system memory it is. */
+		if (!ret && reach & dev_types &&
+		    !is_device_mem(bo->bdev, bo->resource->mem_type))
+			ret = place_system(exp, attach);
 		if (ret)
 			return ret;
 		if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
@@ -1578,11 +1625,13 @@ static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
  * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
  * lock of @bo held. Tells every dynamic importer of @bo's exports to drop
  * their mappings when the backing store changes: not for a move between
- * two system memory placements, which keep their pages, nor when @bo has no
- * live export. The exports are found through @pobj, so their importers are
- * told for as long as the dma-buf lives, also after the last GEM handle of
- * @bo was closed. Mappings of RAM an importer keeps after being told are
- * synced for the CPU here and never again: their memory is about to go.
+ * two system memory placements, which keep their pages, unless it goes
+ * into one of &drm_prime_p2p_funcs.contiguous_placement (its pages may be
+ * replaced), nor when @bo has no live export. The exports are found through
+ * @pobj, so their importers are told for as long as the dma-buf lives, also
+ * after the last GEM handle of @bo was closed. Mappings of RAM an importer
+ * keeps after being told are synced for the CPU here and never again: their
+ * memory is about to go.
  *
  * Context: the reservation lock of @bo held, as TTM holds it around
  * &ttm_device_funcs.move and &ttm_device_funcs.swap_notify; takes no lock.
@@ -1599,8 +1648,11 @@ bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
 	dma_resv_assert_held(bo->base.resv);
 	if (hlist_empty(&pobj->exports))
 		return false;
+	exp = hlist_entry(pobj->exports.first, struct drm_prime_p2p_export,
+			  obj_link);
 	if (old && new_mem && !is_device_mem(bo->bdev, old->mem_type) &&
-	    !is_device_mem(bo->bdev, new_mem->mem_type))
+	    !is_device_mem(bo->bdev, new_mem->mem_type) &&
+	    !is_contiguous_type(exp, new_mem->mem_type))
 		return false;
 	hlist_for_each_entry(exp, &pobj->exports, obj_link) {
 		invalidate(exp);

@@ -356,11 +356,27 @@ static void vram_test_pinned(struct kunit *test)
 /* A 640x480 XRGB8888 frame: more than the order-8 pages TTM's pool gives. */
 #define FRAME_SIZE	(640 * 480 * 4)
 
+/* An importer's mapping, dropped when the exporter says so. */
+struct contig_importer {
+	struct sg_table *sgt;
+	unsigned int invalidations;
+};
+
 static void contig_invalidate(struct dma_buf_attachment *attach)
 {
+	struct contig_importer *imp = attach->importer_priv;
+
+	imp->invalidations++;
+	if (imp->sgt) {
+		dma_buf_unmap_attachment(attach, imp->sgt, DMA_BIDIRECTIONAL);
+		imp->sgt = NULL;
+	}
 }
 
-/* A capture device that pins, as vb2-dma-contig does, without an IOMMU. */
+/*
+ * A capture device that pins, as vb2-dma-contig does, or a dynamic importer
+ * that maps without pinning; either without an IOMMU.
+ */
 static const struct dma_buf_attach_ops contig_importer_ops = {
 	.allow_peer2peer = true,
 	.invalidate_mappings = contig_invalidate,
@@ -401,17 +417,19 @@ static long check_sgt(struct sg_table *sgt, u32 seed)
 
 /*
  * An importer that pins the buffer and maps it without an IOMMU gets it in
- * one physically contiguous range of system memory, from VRAM (policy none:
- * it does not reach VRAM) or from scattered system memory, with its content;
- * one that does not pin is given the pages where they are. Composition does
- * not take the buffer back to VRAM afterwards.
+ * one physically contiguous range of system memory, with its content:
+ * straight from VRAM (policy none: it does not reach VRAM), or from
+ * scattered system memory, where another importer that maps the pages
+ * without pinning them is told to drop its mapping, since they are
+ * replaced. Composition does not take the buffer back to VRAM afterwards.
  */
 static void vram_test_contiguous(struct kunit *test)
 {
-	struct dma_buf_attachment *attach;
 	struct ttm_operation_ctx ctx = { };
 	struct ttm_place tt_place = { .mem_type = TTM_PL_TT };
 	struct ttm_placement tt = { .num_placement = 1, .placement = &tt_place };
+	struct dma_buf_attachment *pinner, *mapper;
+	struct contig_importer cap = { }, gpu = { };
 	struct vkms_bo *bo[2];
 	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
@@ -436,29 +454,42 @@ static void vram_test_contiguous(struct kunit *test)
 	for (i = 0; i < 2; i++) {
 		dmabuf = bo[i]->tbo.base.funcs->export(&bo[i]->tbo.base, O_RDWR);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
-		attach = dma_buf_dynamic_attach(dmabuf, dev, &contig_importer_ops,
-						NULL);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, attach);
+		pinner = dma_buf_dynamic_attach(dmabuf, dev, &contig_importer_ops,
+						&cap);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, pinner);
+		mapper = dma_buf_dynamic_attach(dmabuf, dev, &contig_importer_ops,
+						&gpu);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, mapper);
+		gpu.invalidations = 0;
 
-		/* Not pinned: mapped where the pages are, or migrated to TT. */
 		dma_resv_lock(dmabuf->resv, NULL);
-		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
-		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_TT);
-		KUNIT_EXPECT_EQ(test, check_sgt(sgt, 30 + i), -1);
-		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+		if (i) {
+			/* Pages where they are, mapped without a pin. */
+			gpu.sgt = dma_buf_map_attachment(mapper,
+							 DMA_BIDIRECTIONAL);
+			KUNIT_ASSERT_NOT_ERR_OR_NULL(test, gpu.sgt);
+			KUNIT_EXPECT_EQ(test, mem_type(bo[i]), TTM_PL_TT);
+			KUNIT_EXPECT_EQ(test, check_sgt(gpu.sgt, 30 + i), -1);
+		}
 
-		KUNIT_ASSERT_EQ(test, dma_buf_pin(attach), 0);
+		KUNIT_ASSERT_EQ(test, dma_buf_pin(pinner), 0);
 		KUNIT_EXPECT_EQ(test, mem_type(bo[i]), VKMS_PL_CONTIG);
-		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+		/*
+		 * Told, as of any move that changes the pages (out of VRAM, or
+		 * into new contiguous ones), it let go of its mapping.
+		 */
+		KUNIT_EXPECT_EQ(test, gpu.invalidations, 1u);
+		KUNIT_EXPECT_NULL(test, gpu.sgt);
+		sgt = dma_buf_map_attachment(pinner, DMA_BIDIRECTIONAL);
 		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
 		KUNIT_EXPECT_EQ(test, dma_contiguous_size(sgt), (size_t)FRAME_SIZE);
 		KUNIT_EXPECT_EQ(test, check_sgt(sgt, 30 + i), -1);
-		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
-		dma_buf_unpin(attach);
+		dma_buf_unmap_attachment(pinner, sgt, DMA_BIDIRECTIONAL);
+		dma_buf_unpin(pinner);
 		dma_resv_unlock(dmabuf->resv);
 
-		dma_buf_detach(dmabuf, attach);
+		dma_buf_detach(dmabuf, mapper);
+		dma_buf_detach(dmabuf, pinner);
 		dma_buf_put(dmabuf);
 		/*
 		 * Composition reads it where it is: it stays for the importer's
