@@ -249,10 +249,11 @@ static void vkms_ttm_tt_unpopulate(struct ttm_device *bdev, struct ttm_tt *tt)
 
 /*
  * Give the populated pages of @bo one physically contiguous allocation in
- * their stead, with their content: CMA's for more than MAX_PAGE_ORDER, as
- * VRAM is reserved. -ENOMEM when it cannot be had; the pages stay.
+ * their stead, with their content if @copy: CMA's for more than
+ * MAX_PAGE_ORDER, as VRAM is reserved. -ENOMEM when it cannot be had; the
+ * pages stay. The helper was told of the move (the pages change).
  */
-static int vkms_tt_make_contiguous(struct ttm_buffer_object *bo)
+static int vkms_tt_make_contiguous(struct ttm_buffer_object *bo, bool copy)
 {
 	struct vkms_tt *vtt = to_vkms_tt(bo->ttm);
 	struct ttm_tt *tt = &vtt->tt;
@@ -267,7 +268,7 @@ static int vkms_tt_make_contiguous(struct ttm_buffer_object *bo)
 				 DMA_BIDIRECTIONAL, GFP_KERNEL | __GFP_NOWARN);
 	if (!contig)
 		return -ENOMEM;
-	for (i = 0; i < tt->num_pages; i++)
+	for (i = 0; copy && i < tt->num_pages; i++)
 		copy_highpage(contig + i, tt->pages[i]);
 	ttm_pool_free(&bo->bdev->pool, tt);
 	for (i = 0; i < tt->num_pages; i++)
@@ -323,9 +324,13 @@ static int vkms_move(struct ttm_buffer_object *bo, bool evict,
 		if (ret)
 			return ret;
 	}
-	/* TTM populated the pages; contiguous ones take their place. */
+	/*
+	 * TTM populated the pages; contiguous ones take their place, with
+	 * what they hold unless VRAM's content, or none, is to come.
+	 */
 	if (new_mem->mem_type == VKMS_PL_CONTIG) {
-		ret = vkms_tt_make_contiguous(bo);
+		ret = vkms_tt_make_contiguous(bo, old &&
+					      old->mem_type != TTM_PL_VRAM);
 		if (ret)
 			return ret;
 	}
@@ -406,17 +411,17 @@ static bool vkms_p2p_reachable(struct drm_gem_object *obj, u32 mem_type,
 	}
 }
 
-/*
- * VRAM in system memory is freed with the DRM device, after the last export
- * of it is released: an importer that pins without being able to be told to
- * unmap (vb2-dma-contig) may have it.
- */
 static const struct ttm_placement *
 vkms_p2p_contiguous_placement(struct drm_gem_object *obj)
 {
 	return &vkms_contig_placement;
 }
 
+/*
+ * VRAM in system memory is freed with the DRM device, after the last export
+ * of it is released: an importer that pins without being able to be told to
+ * unmap (vb2-dma-contig) may have it.
+ */
 static const struct drm_prime_p2p_funcs vkms_p2p_funcs = {
 	.placement = vkms_p2p_placement,
 	.reachable = vkms_p2p_reachable,
