@@ -1434,7 +1434,23 @@ struct race {
 	struct fake_importer *dyn[2];	/* reaches VRAM, does not */
 	struct fake_importer *pinner;
 	atomic_t maps, moves, pins, stale, bad_bytes, errors;
+	/* The first error, and where: what the test says when one came. */
+	atomic_t first_err;
+	const char *first_site;
 };
+
+static void race_error(struct race *r, const char *site, int err)
+{
+	/*
+	 * kthread_stop() sets TIF_NOTIFY_SIGNAL: an interruptible wait of a
+	 * thread being stopped ends with -EINTR, as it should.
+	 */
+	if ((err == -EINTR || err == -ERESTARTSYS) && kthread_should_stop())
+		return;
+	if (atomic_cmpxchg(&r->first_err, 0, err ?: -EPROTO) == 0)
+		WRITE_ONCE(r->first_site, site);
+	atomic_inc(&r->errors);
+}
 
 /* Bytes of the live mapping @sgt that are not the pattern; lock held. */
 static size_t race_bad_bytes(struct fake_importer *imp, struct sg_table *sgt,
@@ -1469,7 +1485,7 @@ static int race_importer(void *data)
 		if (ret) {
 			/* Revoked, or pinned where this one does not reach. */
 			if (ret != -ENODEV && ret != -EBUSY)
-				atomic_inc(&r->errors);
+				race_error(r, "importer attach", ret);
 			usleep_range(1000, 2000);
 			continue;
 		}
@@ -1482,7 +1498,7 @@ static int race_importer(void *data)
 				atomic_inc(&r->bad_bytes);
 		} else if (PTR_ERR(sgt) != -ENODEV && PTR_ERR(sgt) != -EBUSY) {
 			/* -EBUSY: pinned where this one does not reach. */
-			atomic_inc(&r->errors);
+			race_error(r, "importer map", PTR_ERR(sgt));
 		}
 		dma_resv_unlock(r->dmabuf->resv);
 		cond_resched();
@@ -1515,7 +1531,8 @@ static int race_evictor(void *data)
 			if (r->dyn[0]->sgt || r->dyn[1]->sgt)
 				atomic_inc(&r->stale);
 		} else if (ret && !tbo->pin_count) {
-			atomic_inc(&r->errors);
+			race_error(r, n & 1 ? "evict to TT" : "move to VRAM",
+				   ret);
 		}
 		dma_resv_unlock(tbo->base.resv);
 		usleep_range(500, 1000);
@@ -1535,7 +1552,7 @@ static int race_pinner(void *data)
 		ret = imp_attach(imp, r->dmabuf, &pinned_p2p_ops);
 		if (ret) {
 			if (ret != -ENODEV && ret != -EBUSY)
-				atomic_inc(&r->errors);
+				race_error(r, "pinner attach", ret);
 			usleep_range(1000, 2000);
 			continue;
 		}
@@ -1551,11 +1568,11 @@ static int race_pinner(void *data)
 				dma_buf_unmap_attachment(imp->attach, sgt,
 							 DMA_BIDIRECTIONAL);
 			} else if (PTR_ERR(sgt) != -ENODEV) {
-				atomic_inc(&r->errors);
+				race_error(r, "pinner map", PTR_ERR(sgt));
 			}
 			dma_buf_unpin(imp->attach);
 		} else if (ret != -ENODEV && ret != -EBUSY) {
-			atomic_inc(&r->errors);
+			race_error(r, "pin", ret);
 		}
 		dma_resv_unlock(r->dmabuf->resv);
 		usleep_range(500, 1000);
@@ -1604,7 +1621,9 @@ static void test_race(struct kunit *test)
 	KUNIT_EXPECT_GT(test, atomic_read(&r->pins), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&r->stale), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&r->bad_bytes), 0);
-	KUNIT_EXPECT_EQ(test, atomic_read(&r->errors), 0);
+	KUNIT_EXPECT_EQ_MSG(test, atomic_read(&r->errors), 0,
+			    "first: %d at %s", atomic_read(&r->first_err),
+			    r->first_site ?: "-");
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.mapped), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&md->p2p.device_mapped), 0);
 	KUNIT_EXPECT_EQ(test, r->bo->tbo.pin_count, 0);
