@@ -174,7 +174,7 @@ static bool is_contiguous_type(struct drm_prime_p2p_export *exp, u32 mem_type)
 	if (!funcs->contiguous_placement)
 		return false;
 	pl = funcs->contiguous_placement(exp->obj);
-	for (i = 0; i < pl->num_placement; i++)
+	for (i = 0; pl && i < pl->num_placement; i++)
 		if (pl->placement[i].mem_type == mem_type)
 			return true;
 	return false;
@@ -409,6 +409,7 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
 	struct ttm_operation_ctx ctx = { .interruptible = true };
 	struct ttm_buffer_object *bo = to_bo(exp);
+	const struct ttm_placement *pl;
 	struct ttm_placement contig;
 	struct phys_vec vec;
 	u32 old_type;
@@ -418,8 +419,11 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	placement_classes(exp, &sys);
 	if (!sys || !wants_contiguous(exp, attach))
 		return place_for(exp, 0);
+	pl = funcs->contiguous_placement(exp->obj);
+	if (!pl || !pl->num_placement)
+		return place_for(exp, 0);
 	/* A shallow copy: ttm_bo_validate() takes a non-const placement. */
-	contig = *funcs->contiguous_placement(exp->obj);
+	contig = *pl;
 	old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
 	ret = P2P_FAULT(ttm_bo_validate(bo, &contig, &ctx), -ENOMEM);
 	if (ret == -ENOMEM || ret == -ENOSPC) {
@@ -519,8 +523,11 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 
 		ret = reach & dev_types ? place_for(exp, reach) :
 					  place_system(exp, attach);
-		/* Reached device memory was full: system memory it is. */
-		if (!ret && reach & dev_types &&
+		/*
+		 * Reached device memory was full, or the buffer stays in system
+		 * memory it already had: contiguous, if this importer wants it.
+		 */
+		if (!ret && reach & dev_types && wants_contiguous(exp, attach) &&
 		    !is_device_mem(bo->bdev, bo->resource->mem_type))
 			ret = place_system(exp, attach);
 		if (ret)
