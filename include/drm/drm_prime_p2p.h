@@ -227,6 +227,8 @@ drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach);
 #if IS_ENABLED(CONFIG_KUNIT)
 int drm_prime_p2p_may_fail(void);
 bool drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach);
+size_t drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
+			       size_t *export_bytes, size_t *attach_bytes);
 #endif
 
 /**

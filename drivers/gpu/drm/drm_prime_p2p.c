@@ -1812,6 +1812,54 @@ drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach)
 	return true;
 }
 EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_attachment_mmio);
+
+/* What sg_alloc_table() allocates for the entries of @sgt, chaining included. */
+static size_t sgl_bytes(const struct sg_table *sgt)
+{
+	unsigned int left = sgt->orig_nents, chunks = 1;
+
+	while (left > SG_MAX_SINGLE_ALLOC) {
+		left -= SG_MAX_SINGLE_ALLOC - 1;
+		chunks++;
+	}
+	return (size_t)(sgt->orig_nents + chunks - 1) *
+	       sizeof(struct scatterlist);
+}
+
+/**
+ * drm_prime_p2p_footprint - the memory the helper keeps for an importer
+ * @attach: an attachment to a buffer exported through the helper
+ * @export_bytes: set to the bytes of the export's own records
+ * @attach_bytes: set to the bytes of the attachment's record
+ *
+ * For the benchmark: what the helper asked the allocator for, beside what
+ * the dma-buf core allocates for every exporter. Context: the reservation
+ * lock held.
+ *
+ * Returns: the bytes of the latest live mapping of @attach, its records and
+ * its sg table's entries (for a mapping another layer built, the record
+ * only), or 0 when it has none.
+ */
+VISIBLE_IF_KUNIT size_t
+drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
+			size_t *export_bytes, size_t *attach_bytes)
+{
+	struct drm_prime_p2p_mapping *m;
+
+	dma_resv_assert_held(attach->dmabuf->resv);
+	*export_bytes = sizeof(struct drm_prime_p2p_export);
+	*attach_bytes = sizeof(struct drm_prime_p2p_attach);
+	m = list_first_entry_or_null(&to_pa(attach)->mappings,
+				     struct drm_prime_p2p_mapping, link);
+	if (!m)
+		return 0;
+	if (m->kind != DRM_PRIME_P2P_MAP_RESOURCE &&
+	    m->kind != DRM_PRIME_P2P_MAP_PAGES)
+		return sizeof(*m);
+	return sizeof(*m) + sizeof(struct sg_table) + sgl_bytes(m->sgt) +
+	       m->nr * sizeof(*m->dma);
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_footprint);
 #endif
 
 /**

@@ -17,10 +17,12 @@
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/file.h>
+#include <linux/iommu.h>
 #include <linux/iosys-map.h>
 #include <linux/kthread.h>
 #include <linux/memremap.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/pci.h>
 #include <linux/scatterlist.h>
 #include <linux/sort.h>
 #include <linux/vmalloc.h>
@@ -219,8 +221,14 @@ static void mock_bo_destroy(struct ttm_buffer_object *tbo)
 	kfree(container_of(tbo, struct mock_bo, tbo));
 }
 
+/* drm_gem_prime_export() names the module that owns a driver's files. */
+static const struct file_operations mock_fops = {
+	.owner = THIS_MODULE,
+};
+
 static const struct drm_driver mock_driver = {
 	.driver_features = DRIVER_GEM,
+	.fops = &mock_fops,
 	DRM_PRIME_P2P_DRIVER_OPS,
 };
 
@@ -1746,19 +1754,29 @@ static void test_segments(struct kunit *test)
 }
 
 /*
- * The driver's resource_ranges for a VRAM manager that scatters: @nr_ranges
- * equal ranges per resource, adjacent (@stride 1) or each followed by a gap
- * of its own size (@stride 2).
+ * Range @i of the @nr_ranges equal ranges of @res, a resource of @size bytes
+ * in VRAM: adjacent (@stride 1) or each followed by a gap of its own size
+ * (@stride 2).
  */
+static void mock_range(struct mock_dev *md, const struct ttm_resource *res,
+		       size_t size, unsigned int i, phys_addr_t *paddr,
+		       size_t *len)
+{
+	size_t piece = size / md->nr_ranges;
+
+	*paddr = md->vram_phys +
+		 ((phys_addr_t)res->start << PAGE_SHIFT) * md->stride +
+		 (phys_addr_t)i * piece * md->stride;
+	*len = piece;
+}
+
+/* The driver's resource_ranges for a VRAM manager that scatters. */
 static int split_resource_ranges(struct drm_gem_object *obj,
 				 struct ttm_resource *res,
 				 struct phys_vec **ranges)
 {
 	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
 	unsigned int i, nr = md->nr_ranges;
-	size_t piece = obj->size / nr;
-	phys_addr_t base = md->vram_phys +
-			   ((phys_addr_t)res->start << PAGE_SHIFT) * md->stride;
 	struct phys_vec *vec;
 
 	if (res->mem_type != TTM_PL_VRAM)
@@ -1766,10 +1784,8 @@ static int split_resource_ranges(struct drm_gem_object *obj,
 	vec = kvmalloc_objs(*vec, nr);
 	if (!vec)
 		return -ENOMEM;
-	for (i = 0; i < nr; i++) {
-		vec[i].paddr = base + (phys_addr_t)i * piece * md->stride;
-		vec[i].len = piece;
-	}
+	for (i = 0; i < nr; i++)
+		mock_range(md, res, obj->size, i, &vec[i].paddr, &vec[i].len);
 	*ranges = vec;
 	return nr;
 }
@@ -2123,32 +2139,45 @@ static void test_fault_injection(struct kunit *test)
 
 /*
  * The benchmark (suite drm-prime-p2p-bench, slow): what mapping costs an
- * importer, through the helper and through the paths drivers take today,
- * run side by side on the same buffers. scripts/bench runs it and prints
- * the table.
+ * importer through the helper and through the exporters drivers carry
+ * today, each a dma-buf exporter mapped and unmapped by the same importer
+ * through dma_buf_map_attachment(), on the same buffers, in one run.
+ * scripts/bench runs it and prints the tables.
  *
  * VRAM is a 1 GiB physical range with no RAM behind it, mapped as MMIO as
  * a PCI BAR is, in 1, 16 or 256 ranges per buffer with a gap after each.
  * Per buffer size and layout:
  *
  * - helper: a dynamic P2P importer's map and unmap through the helper;
- * - block: every 2 MiB block (amdgpu's smallest VRAM block) mapped with
- *   dma_map_resource() into one sg entry each, as amdgpu_vram_mgr_alloc_sgt()
- *   and xe_ttm_vram_mgr_alloc_sgt() do when their allocator returns blocks
- *   of that size;
- * - pages: the generic prime path over a TT buffer of the same size,
- *   drm_prime_pages_to_sg() and dma_map_sgtable().
+ * - block: amdgpu's and xe's exporter (amdgpu_dma_buf_map() with
+ *   amdgpu_vram_mgr_alloc_sgt(), xe_dma_buf_map() with
+ *   xe_ttm_vram_mgr_alloc_sgt()): validate the buffer in its placement,
+ *   walk the resource twice, and map one dma_map_resource() and one sg
+ *   entry per VRAM block of at most 2 GiB; with blocks of 2 MiB (VRAM
+ *   allocated in fragments) and with the largest blocks a buddy allocator
+ *   makes of each range (naturally aligned powers of two);
+ * - pages: the generic PRIME exporter, drm_gem_prime_export(), of a buffer
+ *   of the same size pinned in TT (drm_gem_map_dma_buf() with
+ *   drm_prime_pages_to_sg()), for a static importer;
+ * - floor: no exporter, the mapping alone: one dma_map_phys() per range
+ *   into an sg table of as many entries, and their unmap.
  *
- * Then a non-P2P importer's first map, which migrates VRAM to TT, its maps
- * after that, and the bytes copied; and the cost of one invalidation with
- * 1, 8 and 64 dynamic importers mapped. Times are medians over
- * BENCH_REPEATS runs, in ns, each path timed on a worker (see struct
- * bench_job).
+ * The importer holds the reservation lock around each timed batch, as a
+ * dynamic importer holds it around its map: what is timed is the core's
+ * and the exporter's work. Then a non-P2P importer's first map, which
+ * migrates VRAM to TT, its maps after that, and the bytes copied; and the
+ * cost of one invalidation with 1, 8 and 64 dynamic importers mapped.
+ * Times are medians over BENCH_REPEATS batches, in ns per map and unmap,
+ * each path timed on a worker (see struct bench_job).
  */
 #define BENCH_FAKE_PHYS		BIT_ULL(40)
+/* Within the 39 bits of output address QEMU's Intel IOMMU translates to. */
+#define BENCH_IOMMU_PHYS	BIT_ULL(38)
 #define BENCH_VRAM		SZ_1G
 #define BENCH_BLOCK		SZ_2M
-#define BENCH_REPEATS		9
+#define BENCH_SEG_MAX		SZ_2G	/* amdgpu's and xe's largest entry */
+#define BENCH_REPEATS		15
+#define BENCH_INNER		16	/* maps per timed batch, pages: 1 */
 #define BENCH_MIGRATE_REPEATS	3
 
 static const unsigned int bench_sizes_mib[] = { 4, 16, 64, 256, 1024 };
@@ -2182,7 +2211,7 @@ static u64 median(u64 *t, unsigned int n)
 }
 
 /* What sg_alloc_table() allocates for @nents entries, chaining included. */
-static size_t sgt_bytes(unsigned int nents)
+static size_t sgl_bytes(unsigned int nents)
 {
 	unsigned int left = nents, chunks = 1;
 
@@ -2190,9 +2219,258 @@ static size_t sgt_bytes(unsigned int nents)
 		left -= SG_MAX_SINGLE_ALLOC - 1;
 		chunks++;
 	}
-	return sizeof(struct sg_table) +
-	       (size_t)(nents + chunks - 1) * sizeof(struct scatterlist);
+	return (size_t)(nents + chunks - 1) * sizeof(struct scatterlist);
 }
+
+/*
+ * The next block of a range at @off bytes into VRAM with @left bytes left:
+ * @block bytes, or with @block 0 the largest a buddy allocator has there.
+ */
+static size_t bench_block(u64 off, size_t left, size_t block)
+{
+	size_t max = off ? (size_t)1 << __ffs64(off) : BENCH_SEG_MAX;
+
+	if (block)
+		return min(left, block);
+	return min3(max, (size_t)rounddown_pow_of_two(left),
+		    (size_t)BENCH_SEG_MAX);
+}
+
+/* The per-block exporter of amdgpu and xe, over a mock_bo in VRAM. */
+struct block_peer {
+	struct mock_bo *bo;
+	size_t block;		/* 0: buddy blocks */
+};
+
+static int block_peer_pin(struct dma_buf_attachment *attach)
+{
+	struct block_peer *peer = attach->dmabuf->priv;
+
+	ttm_bo_pin(&peer->bo->tbo);
+	return 0;
+}
+
+static void block_peer_unpin(struct dma_buf_attachment *attach)
+{
+	struct block_peer *peer = attach->dmabuf->priv;
+
+	ttm_bo_unpin(&peer->bo->tbo);
+}
+
+/* Walk the blocks of the resource; map them when @sg is given. */
+static int block_peer_walk(struct block_peer *peer, struct device *dev,
+			   enum dma_data_direction dir, struct scatterlist *sg)
+{
+	struct ttm_buffer_object *tbo = &peer->bo->tbo;
+	struct mock_dev *md = to_mock(tbo->bdev);
+	unsigned int i, n = 0;
+	phys_addr_t paddr;
+	size_t len, off, blk;
+	dma_addr_t addr;
+
+	for (i = 0; i < md->nr_ranges; i++) {
+		mock_range(md, tbo->resource, tbo->base.size, i, &paddr, &len);
+		for (off = 0; off < len; off += blk, n++) {
+			blk = bench_block(paddr + off - md->vram_phys,
+					  len - off, peer->block);
+			if (!sg)
+				continue;
+			addr = dma_map_resource(dev, paddr + off, blk, dir,
+						DMA_ATTR_SKIP_CPU_SYNC);
+			if (dma_mapping_error(dev, addr))
+				return -EIO;
+			sg_set_page(sg, NULL, blk, 0);
+			sg_dma_address(sg) = addr;
+			sg_dma_len(sg) = blk;
+			sg = sg_next(sg);
+		}
+	}
+	return n;
+}
+
+static void block_peer_unmap(struct dma_buf_attachment *attach,
+			     struct sg_table *sgt, enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_sg(sgt, sg, i) {
+		if (!sg_dma_len(sg))
+			break;
+		dma_unmap_resource(attach->dev, sg_dma_address(sg),
+				   sg_dma_len(sg), dir, DMA_ATTR_SKIP_CPU_SYNC);
+	}
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+static struct sg_table *block_peer_map(struct dma_buf_attachment *attach,
+				       enum dma_data_direction dir)
+{
+	struct block_peer *peer = attach->dmabuf->priv;
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct mock_bo *bo = peer->bo;
+	struct sg_table *sgt;
+	int ret;
+
+	if (!bo->tbo.pin_count) {
+		ret = ttm_bo_validate(&bo->tbo, &bo->placement, &ctx);
+		if (ret)
+			return ERR_PTR(ret);
+	}
+	if (bo->tbo.resource->mem_type != TTM_PL_VRAM)
+		return ERR_PTR(-EINVAL);
+
+	sgt = kmalloc_obj(*sgt);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, block_peer_walk(peer, attach->dev, dir, NULL),
+			     GFP_KERNEL);
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	ret = block_peer_walk(peer, attach->dev, dir, sgt->sgl);
+	if (ret < 0) {
+		block_peer_unmap(attach, sgt, dir);
+		return ERR_PTR(ret);
+	}
+	return sgt;
+}
+
+static void block_peer_release(struct dma_buf *dmabuf)
+{
+	struct block_peer *peer = dmabuf->priv;
+
+	drm_gem_object_put(&peer->bo->tbo.base);
+	kfree(peer);
+}
+
+static const struct dma_buf_ops block_peer_ops = {
+	.pin = block_peer_pin,
+	.unpin = block_peer_unpin,
+	.map_dma_buf = block_peer_map,
+	.unmap_dma_buf = block_peer_unmap,
+	.release = block_peer_release,
+};
+
+static struct dma_buf *block_peer_export(struct kunit *test,
+					 struct mock_bo *bo, size_t block,
+					 const struct dma_buf_ops *ops)
+{
+	DEFINE_DMA_BUF_EXPORT_INFO(info);
+	struct block_peer *peer;
+	struct dma_buf *dmabuf;
+
+	peer = kzalloc_obj(*peer);
+	KUNIT_ASSERT_NOT_NULL(test, peer);
+	peer->bo = bo;
+	peer->block = block;
+	drm_gem_object_get(&bo->tbo.base);
+	info.ops = ops;
+	info.size = bo->tbo.base.size;
+	info.flags = O_RDWR;
+	info.priv = peer;
+	info.resv = bo->tbo.base.resv;
+	dmabuf = dma_buf_export(&info);
+	if (IS_ERR(dmabuf)) {
+		drm_gem_object_put(&bo->tbo.base);
+		kfree(peer);
+	}
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, dmabuf);
+	return dmabuf;
+}
+
+/*
+ * The floor: an exporter that maps the ranges of a buffer in VRAM and does
+ * nothing else, one dma_map_phys() per range into an sg table of as many
+ * entries; no validation, no bookkeeping.
+ */
+static struct sg_table *floor_peer_map(struct dma_buf_attachment *attach,
+				       enum dma_data_direction dir)
+{
+	const unsigned long attrs = DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
+	struct block_peer *peer = attach->dmabuf->priv;
+	struct ttm_buffer_object *tbo = &peer->bo->tbo;
+	struct mock_dev *md = to_mock(tbo->bdev);
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	phys_addr_t paddr;
+	dma_addr_t addr;
+	unsigned int i;
+	size_t len;
+
+	sgt = kmalloc_obj(*sgt);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	if (sg_alloc_table(sgt, md->nr_ranges, GFP_KERNEL)) {
+		kfree(sgt);
+		return ERR_PTR(-ENOMEM);
+	}
+	for_each_sgtable_sg(sgt, sg, i) {
+		mock_range(md, tbo->resource, tbo->base.size, i, &paddr, &len);
+		addr = dma_map_phys(attach->dev, paddr, len, dir, attrs);
+		if (dma_mapping_error(attach->dev, addr)) {
+			block_peer_unmap(attach, sgt, dir);
+			return ERR_PTR(-EIO);
+		}
+		sg_dma_address(sg) = addr;
+		sg_dma_len(sg) = len;
+	}
+	return sgt;
+}
+
+static const struct dma_buf_ops floor_peer_ops = {
+	.pin = block_peer_pin,
+	.unpin = block_peer_unpin,
+	.map_dma_buf = floor_peer_map,
+	.unmap_dma_buf = block_peer_unmap,
+	.release = block_peer_release,
+};
+
+/* The generic PRIME exporter's driver side: a TTM buffer pinned in TT. */
+static int pages_peer_pin(struct drm_gem_object *obj)
+{
+	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct ttm_buffer_object *tbo = obj_to_tbo(obj);
+	int ret;
+
+	ret = ttm_bo_validate(tbo, &to_mock_bo(tbo)->placement, &ctx);
+	if (!ret)
+		ttm_bo_pin(tbo);
+	return ret;
+}
+
+static void pages_peer_unpin(struct drm_gem_object *obj)
+{
+	ttm_bo_unpin(obj_to_tbo(obj));
+}
+
+static struct sg_table *pages_peer_get_sg_table(struct drm_gem_object *obj)
+{
+	struct ttm_tt *tt = obj_to_tbo(obj)->ttm;
+
+	return drm_prime_pages_to_sg(obj->dev, tt->pages, tt->num_pages);
+}
+
+static const struct drm_gem_object_funcs pages_peer_gem_funcs = {
+	.free = mock_gem_free,
+	.pin = pages_peer_pin,
+	.unpin = pages_peer_unpin,
+	.get_sg_table = pages_peer_get_sg_table,
+};
+
+/* The paths a row compares, timed in turn batch after batch. */
+enum bench_path {
+	PATH_HELPER, PATH_BLOCK, PATH_BUDDY, PATH_FLOOR, PATH_BARE, NR_PATHS
+};
+
+/* What one path gave: its entries, those of its table, the helper's bytes. */
+struct bench_out {
+	unsigned int entries;
+	unsigned int orig;
+	size_t bytes;
+};
 
 /*
  * One timed loop. It runs on a worker, out of the KUnit test's context:
@@ -2207,12 +2485,16 @@ struct bench_job {
 	int err;
 	/* in */
 	struct fake_importer *imp;
+	struct fake_importer *path_imp[NR_PATHS];	/* job_row() */
 	struct fake_importer **imps;
 	unsigned int nr_imps;
 	struct mock_bo *bo;
 	unsigned int repeats;
+	unsigned int inner;
 	/* out */
 	u64 t[BENCH_REPEATS];
+	u64 (*pt)[BENCH_REPEATS];	/* job_row(): NR_PATHS of them */
+	struct bench_out out[NR_PATHS];
 	unsigned int entries;
 	u64 copied;
 };
@@ -2229,6 +2511,8 @@ static int bench_run(struct bench_job *job, int (*fn)(struct bench_job *job))
 	job->fn = fn;
 	if (!job->repeats)
 		job->repeats = BENCH_REPEATS;
+	if (!job->inner)
+		job->inner = BENCH_INNER;
 	INIT_WORK_ONSTACK(&job->work, bench_job_fn);
 	queue_work(system_unbound_wq, &job->work);
 	flush_work(&job->work);
@@ -2236,7 +2520,131 @@ static int bench_run(struct bench_job *job, int (*fn)(struct bench_job *job))
 	return job->err;
 }
 
-/* The helper: map and unmap through dma-buf, for a dynamic importer. */
+/*
+ * An exporter: @inner maps and unmaps of @imp's attachment through dma-buf,
+ * with the reservation lock held; *@ns per map and unmap.
+ */
+static int batch_map(struct bench_job *job, struct fake_importer *imp,
+		     u64 *ns, struct bench_out *out)
+{
+	struct dma_buf_attachment *attach = imp->attach;
+	struct dma_resv *resv = attach->dmabuf->resv;
+	size_t exp_bytes, att_bytes;
+	struct sg_table *sgt;
+	unsigned int j;
+	int ret = 0;
+	u64 t0;
+
+	dma_resv_lock(resv, NULL);
+	t0 = ktime_get_ns();
+	for (j = 0; j < job->inner; j++) {
+		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+		if (IS_ERR(sgt)) {
+			ret = PTR_ERR(sgt);
+			break;
+		}
+		out->entries = sgt->nents;
+		out->orig = sgt->orig_nents;
+		if (!j && drm_prime_p2p_is_export(attach->dmabuf))
+			out->bytes = drm_prime_p2p_footprint(attach, &exp_bytes,
+							     &att_bytes);
+		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+	}
+	*ns = div_u64(ktime_get_ns() - t0, job->inner);
+	dma_resv_unlock(resv);
+	return ret;
+}
+
+/*
+ * The bare mapping: one dma_map_phys() per range of @job->bo into an sg
+ * table of as many entries, for @imp's device, outside dma-buf.
+ */
+static int batch_bare(struct bench_job *job, struct fake_importer *imp,
+		      u64 *ns, struct bench_out *out)
+{
+	const unsigned long attrs = DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
+	struct ttm_buffer_object *tbo = &job->bo->tbo;
+	struct mock_dev *md = to_mock(tbo->bdev);
+	struct device *dev = imp->dev;
+	struct scatterlist *sg;
+	struct sg_table sgt;
+	unsigned int i, j;
+	phys_addr_t paddr;
+	dma_addr_t addr;
+	int ret = 0;
+	size_t len;
+	u64 t0;
+
+	dma_resv_lock(tbo->base.resv, NULL);
+	t0 = ktime_get_ns();
+	for (j = 0; j < job->inner && !ret; j++) {
+		ret = sg_alloc_table(&sgt, md->nr_ranges, GFP_KERNEL);
+		if (ret)
+			break;
+		for_each_sgtable_sg(&sgt, sg, i) {
+			mock_range(md, tbo->resource, tbo->base.size, i,
+				   &paddr, &len);
+			addr = dma_map_phys(dev, paddr, len, DMA_BIDIRECTIONAL,
+					    attrs);
+			if (dma_mapping_error(dev, addr)) {
+				ret = -EIO;
+				break;
+			}
+			sg_dma_address(sg) = addr;
+			sg_dma_len(sg) = len;
+		}
+		for_each_sgtable_sg(&sgt, sg, i) {
+			if (!sg_dma_len(sg))
+				break;
+			dma_unmap_phys(dev, sg_dma_address(sg), sg_dma_len(sg),
+				       DMA_BIDIRECTIONAL, attrs);
+		}
+		out->entries = sgt.nents;
+		out->orig = sgt.orig_nents;
+		sg_free_table(&sgt);
+	}
+	*ns = div_u64(ktime_get_ns() - t0, job->inner);
+	dma_resv_unlock(tbo->base.resv);
+	return ret;
+}
+
+/* One exporter, batch after batch. */
+static int job_map(struct bench_job *job)
+{
+	unsigned int k;
+	int ret = 0;
+
+	for (k = 0; k < job->repeats && !ret; k++)
+		ret = batch_map(job, job->imp, &job->t[k], &job->out[0]);
+	job->entries = job->out[0].entries;
+	return ret;
+}
+
+/*
+ * A row: the helper, the per-block exporters, the floor and the bare
+ * mapping in turn, batch after batch, so that each sees the machine as it
+ * is at the time; each round starting with the next path, so that none
+ * always follows the same one (behind an IOMMU, the one before fills the
+ * queue of IOVAs to flush that the next may have to flush).
+ */
+static int job_row(struct bench_job *job)
+{
+	unsigned int i, k, p;
+	int ret = 0;
+
+	for (k = 0; k < job->repeats && !ret; k++)
+		for (i = 0; i < NR_PATHS && !ret; i++) {
+			p = (k + i) % NR_PATHS;
+			ret = p == PATH_BARE ?
+			      batch_bare(job, job->path_imp[p], &job->pt[p][k],
+					 &job->out[p]) :
+			      batch_map(job, job->path_imp[p], &job->pt[p][k],
+					&job->out[p]);
+		}
+	return ret;
+}
+
+/* The helper, locking as the importer does around each map and unmap. */
 static int job_helper(struct bench_job *job)
 {
 	struct sg_table *sgt;
@@ -2251,100 +2659,6 @@ static int job_helper(struct bench_job *job)
 		job->entries = sgt->nents;
 		imp_unmap(job->imp);
 		job->t[k] = ktime_get_ns() - t0;
-	}
-	return 0;
-}
-
-/* Per block: one dma_map_resource() and one sg entry per 2 MiB block. */
-static int job_block(struct bench_job *job)
-{
-	struct device *dev = job->imp->dev;
-	struct mock_bo *bo = job->bo;
-	unsigned int i, j, k, nr, blocks = 0;
-	struct scatterlist *sg;
-	struct phys_vec *vec;
-	struct sg_table sgt;
-	int ret;
-	u64 t0;
-
-	dma_resv_lock(bo->tbo.base.resv, NULL);
-	ret = split_resource_ranges(&bo->tbo.base, bo->tbo.resource, &vec);
-	dma_resv_unlock(bo->tbo.base.resv);
-	if (ret < 0)
-		return ret;
-	nr = ret;
-	ret = 0;
-
-	for (k = 0; k < job->repeats && !ret; k++) {
-		t0 = ktime_get_ns();
-		blocks = 0;
-		for (i = 0; i < nr; i++)
-			blocks += DIV_ROUND_UP(vec[i].len, BENCH_BLOCK);
-		ret = sg_alloc_table(&sgt, blocks, GFP_KERNEL);
-		if (ret)
-			break;
-		sg = sgt.sgl;
-		for (i = 0; i < nr; i++) {
-			for (j = 0; (size_t)j * BENCH_BLOCK < vec[i].len; j++) {
-				size_t off = (size_t)j * BENCH_BLOCK;
-				size_t len = min_t(size_t, BENCH_BLOCK,
-						   vec[i].len - off);
-				dma_addr_t addr;
-
-				addr = dma_map_resource(dev, vec[i].paddr + off,
-							len, DMA_BIDIRECTIONAL,
-							DMA_ATTR_SKIP_CPU_SYNC);
-				if (dma_mapping_error(dev, addr))
-					ret = -EIO;
-				sg_set_page(sg, NULL, len, 0);
-				sg_dma_address(sg) = addr;
-				sg_dma_len(sg) = len;
-				sg = sg_next(sg);
-			}
-		}
-		for_each_sgtable_sg(&sgt, sg, i)
-			if (!dma_mapping_error(dev, sg_dma_address(sg)))
-				dma_unmap_resource(dev, sg_dma_address(sg),
-						   sg_dma_len(sg),
-						   DMA_BIDIRECTIONAL,
-						   DMA_ATTR_SKIP_CPU_SYNC);
-		sg_free_table(&sgt);
-		job->t[k] = ktime_get_ns() - t0;
-	}
-	kvfree(vec);
-	job->entries = blocks;
-	return ret;
-}
-
-/* The generic prime path over the pages of a TT buffer. */
-static int job_pages(struct bench_job *job)
-{
-	struct ttm_tt *tt = job->bo->tbo.ttm;
-	struct device *dev = job->imp->dev;
-	struct sg_table *sgt;
-	unsigned int k;
-	int ret;
-	u64 t0;
-
-	if (!tt || !ttm_tt_is_populated(tt))
-		return -EINVAL;
-	for (k = 0; k < job->repeats; k++) {
-		t0 = ktime_get_ns();
-		sgt = drm_prime_pages_to_sg(job->bo->tbo.base.dev, tt->pages,
-					    tt->num_pages);
-		if (IS_ERR(sgt))
-			return PTR_ERR(sgt);
-		ret = dma_map_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
-				      DMA_ATTR_SKIP_CPU_SYNC);
-		job->entries = sgt->orig_nents;
-		if (!ret)
-			dma_unmap_sgtable(dev, sgt, DMA_BIDIRECTIONAL,
-					  DMA_ATTR_SKIP_CPU_SYNC);
-		sg_free_table(sgt);
-		kfree(sgt);
-		job->t[k] = ktime_get_ns() - t0;
-		if (ret)
-			return ret;
 	}
 	return 0;
 }
@@ -2413,6 +2727,8 @@ static int job_invalidate(struct bench_job *job)
 struct bench_result {
 	u64 ns;
 	unsigned int entries;
+	unsigned int orig;	/* of the sg table */
+	size_t bytes;
 };
 
 static void bench(struct kunit *test, struct bench_job *job,
@@ -2421,56 +2737,135 @@ static void bench(struct kunit *test, struct bench_job *job,
 	KUNIT_ASSERT_EQ(test, bench_run(job, fn), 0);
 	r->ns = median(job->t, job->repeats);
 	r->entries = job->entries;
+	r->orig = job->out[0].orig ?: job->entries;
+	r->bytes = job->out[0].bytes;
+}
+
+/*
+ * The rows of @bo, a buffer in VRAM exported as @dmabuf: the helper, the
+ * per-block exporters (2 MiB blocks, buddy blocks) and the floor, timed in
+ * turn for @imps[], one importer each.
+ */
+static void bench_row(struct kunit *test, struct mock_bo *bo,
+		      struct dma_buf *dmabuf, struct fake_importer **imps,
+		      struct bench_result *r)
+{
+	static const size_t blocks[] = {
+		[PATH_BLOCK] = BENCH_BLOCK, [PATH_BUDDY] = 0, [PATH_FLOOR] = 0,
+	};
+	struct dma_buf *peer[NR_PATHS] = { };
+	struct bench_job job = { .bo = bo };
+	unsigned int p;
+
+	job.pt = kunit_kcalloc(test, NR_PATHS, sizeof(*job.pt), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, job.pt);
+
+	KUNIT_ASSERT_EQ(test, imp_attach(imps[PATH_HELPER], dmabuf,
+					 &dynamic_p2p_ops), 0);
+	for (p = PATH_BLOCK; p <= PATH_FLOOR; p++) {
+		peer[p] = block_peer_export(test, bo, blocks[p],
+					    p == PATH_FLOOR ? &floor_peer_ops :
+							      &block_peer_ops);
+		KUNIT_ASSERT_EQ(test, imp_attach(imps[p], peer[p],
+						 &dynamic_p2p_ops), 0);
+	}
+	for (p = 0; p < NR_PATHS; p++)
+		job.path_imp[p] = imps[p];
+	KUNIT_ASSERT_EQ(test, bench_run(&job, job_row), 0);
+	for (p = 0; p < NR_PATHS; p++) {
+		r[p].ns = median(job.pt[p], job.repeats);
+		r[p].entries = job.out[p].entries;
+		r[p].orig = job.out[p].orig;
+		r[p].bytes = p == PATH_BARE ? sgl_bytes(r[p].orig) :
+			     p == PATH_HELPER ? job.out[p].bytes :
+			     sizeof(struct sg_table) + sgl_bytes(r[p].orig);
+	}
+	for (p = 0; p <= PATH_FLOOR; p++)
+		imp_detach(imps[p]);
+	for (p = PATH_BLOCK; p <= PATH_FLOOR; p++)
+		dma_buf_put(peer[p]);
 }
 
 static void bench_map(struct kunit *test)
 {
+	static const char * const names[NR_PATHS] = {
+		"bench-helper", "bench-block", "bench-buddy", "bench-floor",
+		"bench-bare",
+	};
 	struct mock_dev *md = test->priv;
-	struct bench_result helper, block, pages;
-	struct fake_importer *imp;
-	struct dma_buf *dmabuf;
+	struct fake_importer *imps[NR_PATHS];
+	struct bench_result r[NR_PATHS], pages;
+	size_t exp_bytes = 0, att_bytes = 0;
+	struct dma_buf *dmabuf, *peer;
 	struct mock_bo *bo;
-	unsigned int s, l;
+	unsigned int s, l, p;
 	size_t size;
 	u64 copied;
 
-	imp = fake_importer(test, "bench", DMA_BIT_MASK(64), UINT_MAX, true);
+	for (p = 0; p < NR_PATHS; p++)
+		imps[p] = fake_importer(test, names[p], DMA_BIT_MASK(64),
+					UINT_MAX, true);
 	for (s = 0; s < ARRAY_SIZE(bench_sizes_mib); s++) {
 		size = (size_t)bench_sizes_mib[s] << 20;
 
+		/* The generic PRIME exporter, for a static importer. */
 		bo = mock_bo_create(test, size, TT_ONLY);
-		bench(test, &(struct bench_job){ .imp = imp, .bo = bo },
-		      job_pages, &pages);
+		bo->tbo.base.funcs = &pages_peer_gem_funcs;
+		peer = drm_gem_prime_export(&bo->tbo.base, O_RDWR);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, peer);
+		KUNIT_ASSERT_EQ(test, imp_attach(imps[0], peer, NULL), 0);
+		bench(test, &(struct bench_job){ .imp = imps[0], .inner = 1 },
+		      job_map, &pages);
+		imp_detach(imps[0]);
+		dma_buf_put(peer);
 		drm_gem_object_put(&bo->tbo.base);
 
 		for (l = 0; l < ARRAY_SIZE(bench_layouts); l++) {
 			md->nr_ranges = bench_layouts[l];
 			bo = mock_bo_create(test, size, VRAM_ONLY);
 			dmabuf = export(test, bo);
-			KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf,
-							 &dynamic_p2p_ops), 0);
 			copied = md->copied;
-			bench(test, &(struct bench_job){ .imp = imp },
-			      job_helper, &helper);
+			bench_row(test, bo, dmabuf, imps, r);
 			KUNIT_EXPECT_EQ(test, md->copied, copied);
 			KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
-			bench(test, &(struct bench_job){ .imp = imp, .bo = bo },
-			      job_block, &block);
-			imp_detach(imp);
+			if (s == ARRAY_SIZE(bench_sizes_mib) - 1) {
+				/* The records of an export with 256 ranges. */
+				KUNIT_ASSERT_EQ(test, imp_attach(imps[0], dmabuf,
+								 &dynamic_p2p_ops), 0);
+				KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imps[0]));
+				dma_resv_lock(dmabuf->resv, NULL);
+				drm_prime_p2p_footprint(imps[0]->attach,
+							&exp_bytes, &att_bytes);
+				dma_resv_unlock(dmabuf->resv);
+				imp_detach(imps[0]);
+			}
 			unexport(bo, dmabuf);
 
-			KUNIT_EXPECT_EQ(test, helper.entries, md->nr_ranges);
-			KUNIT_EXPECT_LE(test, helper.entries, block.entries);
-			kunit_info(test, "bench map size_mib=%u ranges=%u helper_ns=%llu helper_entries=%u helper_sgt_bytes=%zu block_ns=%llu block_entries=%u block_sgt_bytes=%zu pages_ns=%llu pages_entries=%u pages_sgt_bytes=%zu p2p_bytes_copied=%llu\n",
+			KUNIT_EXPECT_EQ(test, r[PATH_HELPER].entries, md->nr_ranges);
+			KUNIT_EXPECT_LE(test, r[PATH_HELPER].entries,
+					r[PATH_BUDDY].entries);
+			KUNIT_EXPECT_LE(test, r[PATH_BUDDY].entries,
+					r[PATH_BLOCK].entries);
+			KUNIT_EXPECT_EQ(test, r[PATH_FLOOR].entries, md->nr_ranges);
+			KUNIT_EXPECT_EQ(test, r[PATH_BARE].entries, md->nr_ranges);
+			kunit_info(test, "bench map size_mib=%u ranges=%u helper_ns=%llu helper_entries=%u helper_bytes=%zu block_ns=%llu block_entries=%u block_bytes=%zu buddy_ns=%llu buddy_entries=%u buddy_bytes=%zu pages_ns=%llu pages_entries=%u pages_bytes=%zu floor_ns=%llu floor_entries=%u floor_bytes=%zu bare_ns=%llu p2p_bytes_copied=%llu\n",
 				   bench_sizes_mib[s], md->nr_ranges,
-				   helper.ns, helper.entries,
-				   sgt_bytes(helper.entries),
-				   block.ns, block.entries,
-				   sgt_bytes(block.entries),
+				   r[PATH_HELPER].ns, r[PATH_HELPER].entries,
+				   r[PATH_HELPER].bytes,
+				   r[PATH_BLOCK].ns, r[PATH_BLOCK].entries,
+				   r[PATH_BLOCK].bytes,
+				   r[PATH_BUDDY].ns, r[PATH_BUDDY].entries,
+				   r[PATH_BUDDY].bytes,
 				   pages.ns, pages.entries,
-				   sgt_bytes(pages.entries), md->copied - copied);
+				   sizeof(struct sg_table) + sgl_bytes(pages.orig),
+				   r[PATH_FLOOR].ns, r[PATH_FLOOR].entries,
+				   r[PATH_FLOOR].bytes, r[PATH_BARE].ns,
+				   md->copied - copied);
 		}
 	}
+	/* Beside what the dma-buf core allocates for every exporter. */
+	kunit_info(test, "bench records ranges=%u helper_export_bytes=%zu helper_attach_bytes=%zu peer_export_bytes=0 peer_attach_bytes=0\n",
+		   md->nr_ranges, exp_bytes, att_bytes);
 }
 
 /* A non-P2P importer: the first map migrates to TT, later maps do not. */
@@ -2541,6 +2936,163 @@ static void bench_invalidate(struct kunit *test)
 		kunit_info(test, "bench invalidate importers=%u ns=%llu ns_per_importer=%llu\n",
 			   n, inv.ns, div_u64(inv.ns, n));
 		unexport(bo, dmabuf);
+	}
+}
+
+/* Runs of adjacent DMA addresses in @sgt: the IOVA ranges it spans. */
+static unsigned int dma_runs(struct sg_table *sgt)
+{
+	dma_addr_t end = DMA_MAPPING_ERROR;
+	struct scatterlist *sg;
+	unsigned int i, runs = 0;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		runs += sg_dma_address(sg) != end;
+		end = sg_dma_address(sg) + sg_dma_len(sg);
+	}
+	return runs;
+}
+
+/* Map once, untimed: the IOVA ranges, and every range where it belongs. */
+static unsigned int iommu_check(struct kunit *test, struct fake_importer *imp,
+				struct mock_bo *bo)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(imp->dev);
+	struct mock_dev *md = test->priv;
+	struct ttm_resource *res = bo->tbo.resource;
+	size_t len, off = 0, at = 0, piece;
+	unsigned int i = 0, j, runs, bad = 0;
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	phys_addr_t paddr;
+	dma_addr_t first;
+
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	piece = bo->tbo.base.size / md->nr_ranges;
+	/* The first byte of each range, at its offset into the buffer. */
+	for_each_sgtable_dma_sg(sgt, sg, j) {
+		for (; i < md->nr_ranges && (size_t)i * piece < off + sg_dma_len(sg); i++) {
+			at = (size_t)i * piece - off;
+			mock_range(md, res, bo->tbo.base.size, i, &paddr, &len);
+			if (iommu_iova_to_phys(domain, sg_dma_address(sg) + at) != paddr)
+				bad++;
+			/* The last byte, where the range lies in this entry. */
+			if (at + len <= sg_dma_len(sg) &&
+			    iommu_iova_to_phys(domain, sg_dma_address(sg) + at +
+					       len - 1) != paddr + len - 1)
+				bad++;
+		}
+		off += sg_dma_len(sg);
+	}
+	KUNIT_EXPECT_EQ(test, i, md->nr_ranges);
+	KUNIT_EXPECT_EQ_MSG(test, bad, 0, "ranges the IOMMU maps elsewhere");
+	runs = dma_runs(sgt);
+	first = sg_dma_address(sgt->sgl);
+	imp_unmap(imp);
+	/* Unmapped: the IOMMU translates the IOVA no more. */
+	KUNIT_EXPECT_EQ(test, iommu_iova_to_phys(domain, first), 0);
+	return runs;
+}
+
+#define EDU_VENDOR	0x1234
+#define EDU_DEVICE	0x11e8
+
+/*
+ * QEMU's edu device, behind an IOMMU that translates its DMA; the test is
+ * skipped without one. Its driver's DMA limits are set as the driver sets
+ * them at probe (tests/kmod/edu_p2p.c): a 32-bit mask would leave 16
+ * buffers of 256 MiB of IOVA space, which unmaps give back only when the
+ * IOMMU's flush queue is flushed. The reference is put at the end of the
+ * test.
+ */
+KUNIT_DEFINE_ACTION_WRAPPER(put_pci_dev, pci_dev_put, struct pci_dev *);
+
+static struct pci_dev *edu_behind_iommu(struct kunit *test)
+{
+	struct pci_dev *edu = pci_get_device(EDU_VENDOR, EDU_DEVICE, NULL);
+
+	if (!edu)
+		kunit_skip(test, "no edu device");
+	if (kunit_add_action_or_reset(test, put_pci_dev, edu))
+		kunit_skip(test, "no memory");
+	if (!dma_get_merge_boundary(&edu->dev))
+		kunit_skip(test, "edu's DMA is not translated by an IOMMU");
+	dma_set_max_seg_size(&edu->dev, UINT_MAX);
+	KUNIT_ASSERT_EQ(test, dma_set_mask_and_coherent(&edu->dev,
+							DMA_BIT_MASK(64)), 0);
+	return edu;
+}
+
+/* An importer with @edu's device: its DMA limits, the device's own. */
+static struct fake_importer *edu_importer(struct kunit *test,
+					  struct pci_dev *edu)
+{
+	struct fake_importer *imp = kunit_kzalloc(test, sizeof(*imp),
+						  GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, imp);
+	imp->dev = &edu->dev;
+	imp->mask = dma_get_mask(&edu->dev);
+	imp->reach = true;
+	return imp;
+}
+
+/*
+ * The IOMMU rows: QEMU's edu device behind the guest's IOMMU imports a
+ * 256 MiB VRAM buffer in 1, 16 and 256 ranges, through the helper (its
+ * ranges linked into one IOVA range) and through the per-block exporter
+ * (an IOVA per block). scripts/bench boots a guest with edu behind an
+ * IOMMU for it (tests/topologies/iommu.args); elsewhere it is skipped.
+ */
+static void bench_iommu(struct kunit *test)
+{
+	static const size_t blocks[] = {
+		[PATH_BLOCK] = BENCH_BLOCK, [PATH_BUDDY] = 0,
+	};
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imps[NR_PATHS];
+	struct bench_result r[NR_PATHS];
+	unsigned int l, p, iovas[NR_PATHS] = { };
+	struct dma_buf *dmabuf, *peer;
+	const size_t size = SZ_256M;
+	struct pci_dev *edu;
+	struct mock_bo *bo;
+
+	edu = edu_behind_iommu(test);
+	for (p = 0; p < NR_PATHS; p++)
+		imps[p] = edu_importer(test, edu);
+	md->vram_phys = BENCH_IOMMU_PHYS;
+
+	for (l = 0; l < ARRAY_SIZE(bench_layouts); l++) {
+		md->nr_ranges = bench_layouts[l];
+		bo = mock_bo_create(test, size, VRAM_ONLY);
+		dmabuf = export(test, bo);
+
+		/* Untimed: where each exporter's mapping goes. */
+		for (p = 0; p <= PATH_BUDDY; p++) {
+			peer = p == PATH_HELPER ? dmabuf :
+			       block_peer_export(test, bo, blocks[p],
+						 &block_peer_ops);
+			KUNIT_ASSERT_EQ(test, imp_attach(imps[p], peer,
+							 &dynamic_p2p_ops), 0);
+			iovas[p] = iommu_check(test, imps[p], bo);
+			imp_detach(imps[p]);
+			if (peer != dmabuf)
+				dma_buf_put(peer);
+		}
+		bench_row(test, bo, dmabuf, imps, r);
+		unexport(bo, dmabuf);
+
+		KUNIT_EXPECT_EQ(test, iovas[PATH_HELPER], 1);
+		KUNIT_EXPECT_EQ(test, r[PATH_HELPER].entries, 1);
+		kunit_info(test, "bench iommu size_mib=%zu ranges=%u helper_ns=%llu helper_entries=%u helper_iovas=%u block_ns=%llu block_entries=%u block_iovas=%u buddy_ns=%llu buddy_entries=%u buddy_iovas=%u floor_ns=%llu floor_entries=%u\n",
+			   size >> 20, md->nr_ranges, r[PATH_HELPER].ns,
+			   r[PATH_HELPER].entries, iovas[PATH_HELPER],
+			   r[PATH_BLOCK].ns, r[PATH_BLOCK].entries,
+			   iovas[PATH_BLOCK], r[PATH_BUDDY].ns,
+			   r[PATH_BUDDY].entries, iovas[PATH_BUDDY],
+			   r[PATH_FLOOR].ns, r[PATH_FLOOR].entries);
 	}
 }
 
@@ -2693,6 +3245,7 @@ static struct kunit_case drm_prime_p2p_bench_cases[] = {
 	KUNIT_CASE_SLOW(bench_map),
 	KUNIT_CASE_SLOW(bench_migrate),
 	KUNIT_CASE_SLOW(bench_invalidate),
+	KUNIT_CASE_SLOW(bench_iommu),
 	{}
 };
 
