@@ -77,7 +77,10 @@ struct drm_prime_p2p_funcs {
 	 * @resource_ranges: The physical ranges of device memory that back
 	 * @res, in order; *@ranges is allocated with kvmalloc() and freed by
 	 * the helper. Returns the number of ranges or a negative error code.
-	 * Called with the reservation lock held. Required: only the driver
+	 * Called with the reservation lock held, once per resource: the
+	 * helper keeps the answer until drm_prime_p2p_move_notify() says the
+	 * buffer moves (or its export is revoked or released), so the driver
+	 * calls that wherever the resource changes. Required: only the driver
 	 * knows whether its resource manager hands out contiguous resources;
 	 * one whose manager always does (TTM's range manager) sets it to
 	 * drm_prime_p2p_contiguous_ranges().
@@ -181,12 +184,10 @@ struct drm_prime_p2p_device {
 	struct list_head exports;
 	/** @revoked: set by drm_prime_p2p_revoke() */
 	bool revoked;
-	/** @mapped: importer mappings outstanding, across all exports */
-	atomic_t mapped;
 	/**
-	 * @device_mapped: those of @mapped that map device memory: what
-	 * drm_prime_p2p_revoke() waits for (system memory pages do not go
-	 * away with the device)
+	 * @device_mapped: importer mappings of device memory outstanding,
+	 * across all exports: what drm_prime_p2p_revoke() waits for (system
+	 * memory pages do not go away with the device)
 	 */
 	atomic_t device_mapped;
 	/** @unmapped: woken when @device_mapped drops to zero */
@@ -227,6 +228,7 @@ drm_prime_p2p_attachment_invalidations(struct dma_buf_attachment *attach);
 #if IS_ENABLED(CONFIG_KUNIT)
 int drm_prime_p2p_may_fail(void);
 bool drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach);
+unsigned int drm_prime_p2p_mappings(struct drm_prime_p2p_device *p2p);
 size_t drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
 			       size_t *export_bytes, size_t *attach_bytes);
 #endif

@@ -72,6 +72,18 @@ struct drm_prime_p2p_export {
 	bool vmap_waited;
 	unsigned int invalidations;
 	unsigned int migrations;
+	/*
+	 * The driver's resource_ranges() of @ranges_res, kept until the
+	 * buffer moves or the export is revoked: maps of a buffer that stays
+	 * where it is ask once. @ranges_attrs are those of every range, or
+	 * ULONG_MAX when they differ (RAM and MMIO in one resource).
+	 */
+	const struct ttm_resource *ranges_res;
+	struct phys_vec *ranges;
+	unsigned int nr_ranges;
+	unsigned long ranges_attrs;
+	phys_addr_t ranges_end;		/* the last byte of any */
+	size_t ranges_max;		/* the longest */
 };
 
 /* Per attachment, in &dma_buf_attachment.priv; under the reservation lock. */
@@ -86,6 +98,12 @@ struct drm_prime_p2p_attach {
 	enum drm_prime_p2p_map_kind kind;	/* of the last mapping */
 	unsigned int nents;			/* of the last mapping */
 	struct list_head mappings;
+	/*
+	 * The memory of the last MAP_RESOURCE mapping unmapped, kept for the
+	 * next: an importer that maps and unmaps a buffer again and again
+	 * (per job, after each invalidation) allocates nothing.
+	 */
+	struct drm_prime_p2p_mapping *spare;
 };
 
 struct drm_prime_p2p_dma_range {
@@ -94,10 +112,16 @@ struct drm_prime_p2p_dma_range {
 	unsigned long attrs;
 };
 
-/* One mapping handed to an importer. */
+/*
+ * One mapping handed to an importer. MAP_RESOURCE: one allocation with the
+ * ranges mapped and, after them, the entries of @table; MAP_PAGES: @table
+ * from sg_alloc_table_from_pages_segment(); the others: @sgt from the layer
+ * that mapped.
+ */
 struct drm_prime_p2p_mapping {
 	struct list_head link;
-	struct sg_table *sgt;
+	struct sg_table *sgt;		/* &table, or the one a mapper built */
+	struct sg_table table;
 	enum drm_prime_p2p_map_kind kind;
 	enum dma_data_direction dir;
 	/* counted in &drm_prime_p2p_device.device_mapped: revoke waits */
@@ -108,8 +132,10 @@ struct drm_prime_p2p_mapping {
 	 * more, the unmap included.
 	 */
 	bool stale;
-	unsigned int nr;			/* MAP_RESOURCE: ranges mapped */
-	struct drm_prime_p2p_dma_range *dma;	/* MAP_RESOURCE */
+	size_t size;			/* MAP_RESOURCE: bytes allocated */
+	unsigned int ents;		/* MAP_RESOURCE: entries allocated */
+	unsigned int nr;		/* MAP_RESOURCE: ranges mapped */
+	struct drm_prime_p2p_dma_range dma[] __counted_by(nr);
 };
 
 static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
@@ -246,26 +272,64 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 }
 
 /*
- * Validate the object into the placements an importer reaching the device
- * memory types in @reach can use: every system placement, and the device
- * placements in @reach.
+ * Is the buffer where an importer reaching the device memory types in
+ * @reach may have it, as the driver's placement @pl has it? Where its
+ * resource has a place of its type with no page range, no contiguity and
+ * no fallback restriction, in system memory or in device memory @reach
+ * includes, ttm_bo_validate() would keep it there: a map of a buffer that
+ * is already placed builds no placement. Anything else is left to TTM.
  */
-static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
+static bool placed_for(struct drm_prime_p2p_export *exp,
+		       const struct ttm_placement *pl, u32 reach)
 {
-	const struct ttm_placement *pl = exp->p2p->funcs->placement(exp->obj);
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_resource *res = bo->resource;
+	unsigned int i;
+
+	if (!res || res->placement & TTM_PL_FLAG_TEMPORARY)
+		return false;
+	if (is_device_mem(bo->bdev, res->mem_type) &&
+	    !(reach & BIT(res->mem_type)))
+		return false;
+	for (i = 0; i < pl->num_placement; i++) {
+		const struct ttm_place *place = &pl->placement[i];
+
+		if (place->mem_type == res->mem_type && !place->fpfn &&
+		    !place->lpfn && !(place->flags & (TTM_PL_FLAG_CONTIGUOUS |
+						      TTM_PL_FLAG_FALLBACK)))
+			return true;
+	}
+	return false;
+}
+
+/* Places kept on the stack when filtering a placement; more are allocated. */
+#define P2P_STACK_PLACES	8
+
+/*
+ * Validate the object into @pl filtered for an importer reaching the device
+ * memory types in @reach: every system placement, and the device
+ * placements in @reach. Out of line: the fast path of place_for() builds
+ * nothing on its stack.
+ */
+static noinline int validate_for(struct drm_prime_p2p_export *exp,
+				 const struct ttm_placement *pl, u32 reach)
+{
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_operation_ctx ctx = { .interruptible = true };
+	struct ttm_place stack[P2P_STACK_PLACES], *places = stack;
 	struct ttm_placement filtered = { };
 	struct ttm_resource *old = bo->resource;
 	u32 old_type = old ? old->mem_type : TTM_NUM_MEM_TYPES;
-	struct ttm_place *places;
 	unsigned int i, n = 0;
 	int ret;
 
-	places = P2P_FAULT(kmalloc_array(pl->num_placement, sizeof(*places),
-					 GFP_KERNEL), NULL);
-	if (!places)
-		return -ENOMEM;
+	if (pl->num_placement > ARRAY_SIZE(stack)) {
+		places = P2P_FAULT(kmalloc_array(pl->num_placement,
+						 sizeof(*places), GFP_KERNEL),
+				   NULL);
+		if (!places)
+			return -ENOMEM;
+	}
 	for (i = 0; i < pl->num_placement; i++) {
 		u32 type = pl->placement[i].mem_type;
 
@@ -273,20 +337,34 @@ static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
 			continue;
 		places[n++] = pl->placement[i];
 	}
-	if (!n) {
-		kfree(places);
-		return -EOPNOTSUPP;
-	}
+	ret = -EOPNOTSUPP;
+	if (!n)
+		goto out;
 	filtered.num_placement = n;
 	filtered.placement = places;
 	ret = P2P_FAULT(ttm_bo_validate(bo, &filtered, &ctx), -ENOMEM);
-	kfree(places);
 	if (!ret && bo->resource && bo->resource->mem_type != old_type) {
 		exp->migrations++;
 		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
 					    bo->resource->mem_type);
 	}
+out:
+	if (places != stack)
+		kfree(places);
 	return ret;
+}
+
+/*
+ * Place the object where an importer reaching the device memory types in
+ * @reach can use it, unless it is there already.
+ */
+static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
+{
+	const struct ttm_placement *pl = exp->p2p->funcs->placement(exp->obj);
+
+	if (placed_for(exp, pl, reach))
+		return 0;
+	return validate_for(exp, pl, reach);
 }
 
 static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
@@ -376,6 +454,7 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 			ttm_bo_unpin(to_bo(exp));
 	}
 	dma_resv_unlock(exp->obj->resv);
+	kvfree(pa->spare);
 	kfree(pa);
 	attach->priv = NULL;
 }
@@ -383,6 +462,9 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr);
 static bool dma_translated(struct device *dev);
+static bool end_addressable(struct device *dev, phys_addr_t end);
+static int get_ranges(struct drm_prime_p2p_export *exp,
+		      struct ttm_resource *res, struct phys_vec **ranges);
 
 /*
  * Does the importer of @attach need system memory in one physical range?
@@ -463,22 +545,16 @@ static int importers_address(struct drm_prime_p2p_export *exp,
 			     struct ttm_resource *res)
 {
 	struct drm_prime_p2p_attach *pa;
-	struct phys_vec *vec = NULL;
-	int nr, all = 1;
+	struct phys_vec *vec;
+	int nr;
 
-	nr = exp->p2p->funcs->resource_ranges(exp->obj, res, &vec);
-	if (nr <= 0) {
-		kvfree(vec);
-		return nr ?: -EINVAL;
-	}
-	list_for_each_entry(pa, &exp->attachments, link) {
-		if (!ranges_addressable(pa->attach->dev, vec, nr)) {
-			all = 0;
-			break;
-		}
-	}
-	kvfree(vec);
-	return all;
+	nr = get_ranges(exp, res, &vec);
+	if (nr < 0)
+		return nr;
+	list_for_each_entry(pa, &exp->attachments, link)
+		if (!end_addressable(pa->attach->dev, exp->ranges_end))
+			return 0;
+	return 1;
 }
 
 static int p2p_pin(struct dma_buf_attachment *attach)
@@ -649,18 +725,21 @@ static bool dma_translated(struct device *dev)
  * Device memory beyond the importer's mask is out of reach, unless the
  * importer's DMA is translated (see dma_translated()).
  */
+static bool end_addressable(struct device *dev, phys_addr_t end)
+{
+	return end <= min_not_zero(dma_get_mask(dev), dev->bus_dma_limit) ||
+	       dma_translated(dev);
+}
+
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr)
 {
-	u64 mask = min_not_zero(dma_get_mask(dev), dev->bus_dma_limit);
+	phys_addr_t end = 0;
 	unsigned int i;
 
-	if (dma_translated(dev))
-		return true;
 	for (i = 0; i < nr; i++)
-		if (vec[i].paddr + vec[i].len - 1 > mask)
-			return false;
-	return true;
+		end = max(end, vec[i].paddr + vec[i].len - 1);
+	return end_addressable(dev, end);
 }
 
 /*
@@ -718,60 +797,169 @@ static unsigned int fill_dma_sg(struct scatterlist *sgl,
 	return nents;
 }
 
-static struct sg_table *map_resource(struct dma_buf_attachment *attach,
-				     const struct phys_vec *vec,
-				     unsigned int nr,
-				     enum dma_data_direction dir,
-				     struct drm_prime_p2p_mapping *m)
+/* How a range is mapped: as MMIO, unless it is RAM (see phys_is_ram()). */
+static unsigned long range_attrs(const struct phys_vec *vec)
 {
+	return phys_is_ram(vec->paddr) ? 0 :
+	       DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
+}
+
+static void drop_ranges(struct drm_prime_p2p_export *exp)
+{
+	kvfree(exp->ranges);
+	exp->ranges = NULL;
+	exp->nr_ranges = 0;
+	exp->ranges_res = NULL;
+}
+
+/*
+ * The physical ranges of @res, from the driver once per resource. Valid
+ * until the reservation lock is dropped. Returns their number or a
+ * negative error code.
+ */
+static int get_ranges(struct drm_prime_p2p_export *exp,
+		      struct ttm_resource *res, struct phys_vec **ranges)
+{
+	struct phys_vec *vec = NULL;
+	int i, nr;
+
+	dma_resv_assert_held(exp->obj->resv);
+	if (!exp->ranges || exp->ranges_res != res) {
+		drop_ranges(exp);
+		nr = exp->p2p->funcs->resource_ranges(exp->obj, res, &vec);
+		if (nr <= 0) {
+			kvfree(vec);
+			return nr ?: -EINVAL;
+		}
+		exp->ranges = vec;
+		exp->nr_ranges = nr;
+		exp->ranges_res = res;
+		exp->ranges_attrs = range_attrs(&vec[0]);
+		exp->ranges_end = 0;
+		exp->ranges_max = 0;
+		for (i = 0; i < nr; i++) {
+			if (range_attrs(&vec[i]) != exp->ranges_attrs)
+				exp->ranges_attrs = ULONG_MAX;
+			exp->ranges_end = max(exp->ranges_end,
+					      vec[i].paddr + vec[i].len - 1);
+			exp->ranges_max = max(exp->ranges_max, vec[i].len);
+		}
+	}
+	*ranges = exp->ranges;
+	return exp->nr_ranges;
+}
+
+static void unmap_dma(struct device *dev, struct drm_prime_p2p_mapping *m,
+		      unsigned int nr, enum dma_data_direction dir,
+		      unsigned long attrs)
+{
+	while (nr--)
+		dma_unmap_phys(dev, m->dma[nr].addr, m->dma[nr].len, dir,
+			       m->dma[nr].attrs | attrs);
+}
+
+/*
+ * The most sg entries @nr ranges, none longer than @max_len, can take for
+ * @dev: each cut at the segment size @max, and once more at every segment
+ * boundary it may cross. Merging adjacent ones only takes fewer.
+ */
+static size_t max_entries(const struct phys_vec *vec, unsigned int nr,
+			  size_t max_len, size_t max, unsigned long boundary)
+{
+	size_t n = 0;
+	unsigned int i;
+
+	if (boundary == ULONG_MAX && max_len <= max)
+		return nr;
+	for (i = 0; i < nr; i++) {
+		n += DIV_ROUND_UP(vec[i].len, max);
+		if (boundary != ULONG_MAX)
+			n += vec[i].len / ((u64)boundary + 1) + 1;
+	}
+	return n;
+}
+
+/*
+ * Map @nr ranges, of @attrs each (ULONG_MAX: each its own), in one
+ * allocation with the sg table that describes them: each with
+ * dma_map_phys(), adjacent ones merged into one entry.
+ */
+static struct drm_prime_p2p_mapping *
+map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
+	     unsigned int nr, size_t max_len, unsigned long attrs,
+	     enum dma_data_direction dir)
+{
+	struct drm_prime_p2p_attach *pa = to_pa(attach);
 	size_t max = ALIGN_DOWN(dma_get_max_seg_size(attach->dev), PAGE_SIZE);
+	unsigned long boundary = dma_get_seg_boundary(attach->dev);
+	struct drm_prime_p2p_mapping *m;
 	struct drm_prime_p2p_dma_range *dma;
-	struct sg_table *sgt;
+	size_t sg_off, ents, size;
 	unsigned int i, nents;
-	int ret = -EIO;
+	int ret;
 
 	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
-	dma = P2P_FAULT(kvmalloc_objs(*dma, nr), NULL);
-	if (!dma)
-		return ERR_PTR(-ENOMEM);
+	ents = max_entries(vec, nr, max_len, max, boundary);
+	sg_off = ALIGN(struct_size(m, dma, nr), __alignof__(struct scatterlist));
+	size = size_add(sg_off, array_size(ents, sizeof(struct scatterlist)));
+	if (ents > UINT_MAX || size == SIZE_MAX)
+		return ERR_PTR(-E2BIG);
+	/* The last mapping's memory, unless it is too small or far too big. */
+	m = pa->spare;
+	pa->spare = NULL;
+	if (m && (m->size < size || m->size / 2 > size)) {
+		kvfree(m);
+		m = NULL;
+	}
+	if (m) {
+		size = m->size;
+	} else {
+		/* kvmalloc() only where kmalloc() has no cache: it costs more. */
+		m = P2P_FAULT(size <= KMALLOC_MAX_CACHE_SIZE ?
+			      kmalloc(size, GFP_KERNEL) :
+			      kvmalloc(size, GFP_KERNEL), NULL);
+		if (!m)
+			return ERR_PTR(-ENOMEM);
+	}
+	memset(m, 0, sizeof(*m));
+	m->size = size;
+	m->nr = nr;
+	m->ents = ents;
+	dma = m->dma;
 	for (i = 0; i < nr; i++) {
 		/*
 		 * MMIO as dma_map_resource() does; device memory that is RAM
 		 * (a virtual device's, coherent memory) is mapped as RAM,
 		 * synced as RAM: it may be bounced.
 		 */
-		dma[i].attrs = 0;
-		if (!phys_is_ram(vec[i].paddr))
-			dma[i].attrs = DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC;
+		dma[i].attrs = attrs != ULONG_MAX ? attrs : range_attrs(&vec[i]);
 		dma[i].len = vec[i].len;
 		dma[i].addr = P2P_FAULT(dma_map_phys(attach->dev, vec[i].paddr,
 						     vec[i].len, dir,
 						     dma[i].attrs),
 					DMA_MAPPING_ERROR);
-		if (dma_mapping_error(attach->dev, dma[i].addr))
-			goto err_unmap;
+		if (dma_mapping_error(attach->dev, dma[i].addr)) {
+			unmap_dma(attach->dev, m, i, dir, 0);
+			ret = -EIO;
+			goto err_free;
+		}
 	}
 
-	ret = -ENOMEM;
-	sgt = P2P_FAULT(kzalloc_obj(*sgt), NULL);
-	if (!sgt)
-		goto err_unmap;
-	nents = fill_dma_sg(NULL, dma, nr, max, dma_get_seg_boundary(attach->dev));
-	if (P2P_FAULT(sg_alloc_table(sgt, nents, GFP_KERNEL), -ENOMEM))
-		goto err_free_sgt;
-	fill_dma_sg(sgt->sgl, dma, nr, max, dma_get_seg_boundary(attach->dev));
+	m->table.sgl = (void *)m + sg_off;
+	sg_init_table(m->table.sgl, ents);
+	nents = fill_dma_sg(m->table.sgl, dma, nr, max, boundary);
+	if (WARN_ON(nents > ents) || !nents) {
+		unmap_dma(attach->dev, m, nr, dir, 0);
+		ret = -EINVAL;
+		goto err_free;
+	}
+	sg_mark_end(&m->table.sgl[nents - 1]);
+	m->table.nents = nents;
+	m->table.orig_nents = nents;
+	return m;
 
-	m->nr = nr;
-	m->dma = dma;
-	return sgt;
-
-err_free_sgt:
-	kfree(sgt);
-err_unmap:
-	while (i--)
-		dma_unmap_phys(attach->dev, dma[i].addr, dma[i].len, dir,
-			       dma[i].attrs);
-	kvfree(dma);
+err_free:
+	kvfree(m);
 	return ERR_PTR(ret);
 }
 
@@ -806,78 +994,79 @@ static struct phys_vec *split_ranges(const struct phys_vec *vec,
 	return split;
 }
 
-static struct sg_table *map_device(struct drm_prime_p2p_export *exp,
-				   struct dma_buf_attachment *attach,
-				   struct ttm_resource *res,
-				   enum dma_data_direction dir,
-				   struct drm_prime_p2p_mapping *m)
+static struct drm_prime_p2p_mapping *
+map_device(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
+	   struct ttm_resource *res, enum dma_data_direction dir)
 {
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
 	struct p2pdma_provider *provider = NULL;
-	struct phys_vec *vec = NULL, *split;
+	struct drm_prime_p2p_mapping *m;
+	struct phys_vec *vec, *split = NULL;
 	struct sg_table *sgt;
 	unsigned int nsplit;
+	size_t max_len;
 	int nr;
 
-	nr = funcs->resource_ranges(exp->obj, res, &vec);
+	nr = get_ranges(exp, res, &vec);
 	if (nr < 0)
 		return ERR_PTR(nr);
-	if (!nr) {
-		sgt = ERR_PTR(-EINVAL);
-		goto out;
-	}
-	if (!ranges_addressable(attach->dev, vec, nr)) {
-		sgt = ERR_PTR(-ERANGE);
-		goto out;
-	}
+	if (!end_addressable(attach->dev, exp->ranges_end))
+		return ERR_PTR(-ERANGE);
 
 	if (funcs->provider)
 		provider = funcs->provider(exp->obj, res->mem_type);
-	if (provider) {
-		/* It splits at the importer's segment limits itself. */
-		sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider, vec,
-							nr, exp->obj->size,
-							dir),
-				ERR_PTR(-ENOMEM));
-		m->kind = DRM_PRIME_P2P_MAP_PCI;
-	} else if (funcs->map_ranges) {
-		sgt = funcs->map_ranges(attach, vec, nr, dir);
-		m->kind = DRM_PRIME_P2P_MAP_DRIVER;
-	} else {
-		/* One dma_map_phys() of bounced RAM takes a limited size. */
-		size_t lim = dma_max_mapping_size(attach->dev);
-		int i;
-
-		for (i = 0; i < nr && vec[i].len <= lim; i++)
-			;
-		if (i < nr) {
-			split = split_ranges(vec, nr, map_limit(attach->dev),
-					     &nsplit);
-			if (!split) {
-				sgt = ERR_PTR(-ENOMEM);
-				goto out;
-			}
-			kvfree(vec);
-			vec = split;
-			nr = nsplit;
+	if (provider || funcs->map_ranges) {
+		m = P2P_FAULT(kzalloc_obj(*m), NULL);
+		if (!m)
+			return ERR_PTR(-ENOMEM);
+		if (provider) {
+			/* It splits at the importer's segment limits itself. */
+			sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider,
+								vec, nr,
+								exp->obj->size,
+								dir),
+					ERR_PTR(-ENOMEM));
+			m->kind = DRM_PRIME_P2P_MAP_PCI;
+		} else {
+			sgt = funcs->map_ranges(attach, vec, nr, dir);
+			m->kind = DRM_PRIME_P2P_MAP_DRIVER;
 		}
-		sgt = map_resource(attach, vec, nr, dir, m);
-		m->kind = DRM_PRIME_P2P_MAP_RESOURCE;
+		if (IS_ERR(sgt)) {
+			kfree(m);
+			return ERR_CAST(sgt);
+		}
+		m->sgt = sgt;
+		return m;
 	}
-out:
-	kvfree(vec);
-	return sgt;
+
+	/* One dma_map_phys() of RAM (it may be bounced) takes a limited size. */
+	max_len = exp->ranges_max;
+	if (exp->ranges_attrs != (DMA_ATTR_MMIO | DMA_ATTR_SKIP_CPU_SYNC) &&
+	    max_len > dma_max_mapping_size(attach->dev)) {
+		max_len = map_limit(attach->dev);
+		split = split_ranges(vec, nr, max_len, &nsplit);
+		if (!split)
+			return ERR_PTR(-ENOMEM);
+		vec = split;
+		nr = nsplit;
+	}
+	m = map_resource(attach, vec, nr, max_len, exp->ranges_attrs, dir);
+	kvfree(split);
+	if (IS_ERR(m))
+		return m;
+	m->kind = DRM_PRIME_P2P_MAP_RESOURCE;
+	m->sgt = &m->table;
+	return m;
 }
 
-static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
-				  struct dma_buf_attachment *attach,
-				  enum dma_data_direction dir,
-				  struct drm_prime_p2p_mapping *m)
+static struct drm_prime_p2p_mapping *
+map_pages(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
+	  enum dma_data_direction dir)
 {
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_operation_ctx ctx = { .interruptible = true };
 	size_t max = map_limit(attach->dev);
-	struct sg_table *sgt;
+	struct drm_prime_p2p_mapping *m;
 	int ret;
 
 	ret = P2P_FAULT(ttm_bo_populate(bo, &ctx), -ENOMEM);
@@ -886,10 +1075,11 @@ static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
 	if (!bo->ttm || !bo->ttm->pages)
 		return ERR_PTR(-EINVAL);
 
-	sgt = P2P_FAULT(kzalloc_obj(*sgt), NULL);
-	if (!sgt)
+	m = P2P_FAULT(kzalloc_obj(*m), NULL);
+	if (!m)
 		return ERR_PTR(-ENOMEM);
-	ret = P2P_FAULT(sg_alloc_table_from_pages_segment(sgt, bo->ttm->pages,
+	ret = P2P_FAULT(sg_alloc_table_from_pages_segment(&m->table,
+							  bo->ttm->pages,
 							  bo->ttm->num_pages, 0,
 							  exp->obj->size, max,
 							  GFP_KERNEL),
@@ -901,16 +1091,18 @@ static struct sg_table *map_pages(struct drm_prime_p2p_export *exp,
 	 * mask, a confidential-computing guest) the bounce buffer must get
 	 * what the CPU wrote, and give back at unmap what the device wrote.
 	 */
-	ret = P2P_FAULT(dma_map_sgtable(attach->dev, sgt, dir, 0), -ENOMEM);
+	ret = P2P_FAULT(dma_map_sgtable(attach->dev, &m->table, dir, 0),
+			-ENOMEM);
 	if (ret)
 		goto err_table;
 	m->kind = DRM_PRIME_P2P_MAP_PAGES;
-	return sgt;
+	m->sgt = &m->table;
+	return m;
 
 err_table:
-	sg_free_table(sgt);
+	sg_free_table(&m->table);
 err_free:
-	kfree(sgt);
+	kfree(m);
 	return ERR_PTR(ret);
 }
 
@@ -928,26 +1120,21 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 	if (exp->revoked)
 		return ERR_PTR(-ENODEV);
 
-	m = P2P_FAULT(kzalloc_obj(*m), NULL);
-	if (!m)
-		return ERR_PTR(-ENOMEM);
-	m->dir = dir;
-
 	if (!bo->pin_count) {
 		ret = place_for(exp, pa->reach);
 		if (ret)
-			goto err_free;
+			goto err;
 	} else if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
 		   !(pa->reach & BIT(bo->resource->mem_type))) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
-		goto err_free;
+		goto err;
 	}
 
 	if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
-		sgt = map_device(exp, attach, bo->resource, dir, m);
-		if (sgt == ERR_PTR(-ERANGE)) {
+		m = map_device(exp, attach, bo->resource, dir);
+		if (m == ERR_PTR(-ERANGE)) {
 			bool sys;
 
 			/* Reachable, but not within the importer's mask. */
@@ -957,29 +1144,29 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 					      "%s: VRAM beyond DMA mask, buffer stuck there\n",
 					      dev_name(attach->dev));
 				ret = -ERANGE;
-				goto err_free;
+				goto err;
 			}
 			drm_dbg_prime(exp->obj->dev, "%s: VRAM beyond DMA mask, migrating\n",
 				      dev_name(attach->dev));
 			ret = place_for(exp, 0);
 			if (ret)
-				goto err_free;
-			sgt = map_pages(exp, attach, dir, m);
+				goto err;
+			m = map_pages(exp, attach, dir);
 		}
 	} else {
-		sgt = map_pages(exp, attach, dir, m);
+		m = map_pages(exp, attach, dir);
 	}
-	if (IS_ERR(sgt)) {
-		ret = PTR_ERR(sgt);
-		goto err_free;
+	if (IS_ERR(m)) {
+		ret = PTR_ERR(m);
+		goto err;
 	}
 
-	m->sgt = sgt;
+	m->dir = dir;
+	sgt = m->sgt;
 	list_add(&m->link, &pa->mappings);
 	pa->maps++;
 	pa->kind = m->kind;
 	pa->nents = sgt->nents;
-	atomic_inc(&exp->p2p->mapped);
 	/*
 	 * Revoke waits for mappings of device memory (system memory does not
 	 * go with the device), but not for those of importers that cannot be
@@ -994,8 +1181,7 @@ static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
 				sgt->nents, 0);
 	return sgt;
 
-err_free:
-	kfree(m);
+err:
 	trace_drm_prime_p2p_map(attach, bo->resource ? bo->resource->mem_type : 0,
 				DRM_PRIME_P2P_MAP_NONE, 0, ret);
 	return ERR_PTR(ret);
@@ -1008,7 +1194,6 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 	struct drm_prime_p2p_attach *pa = to_pa(attach);
 	enum dma_data_direction dir = m->dir;
 	struct sg_table *sgt = m->sgt;
-	unsigned int i;
 
 	trace_drm_prime_p2p_unmap(attach, to_bo(exp)->resource ?
 				  to_bo(exp)->resource->mem_type : 0,
@@ -1022,29 +1207,32 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 		exp->p2p->funcs->unmap_ranges(attach, sgt, dir);
 		break;
 	case DRM_PRIME_P2P_MAP_RESOURCE:
-		for (i = 0; i < m->nr; i++)
-			dma_unmap_phys(attach->dev, m->dma[i].addr,
-				       m->dma[i].len, dir, m->dma[i].attrs |
-				       (m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0));
-		kvfree(m->dma);
-		sg_free_table(sgt);
-		kfree(sgt);
+		/* The table's entries are part of the mapping's allocation. */
+		unmap_dma(attach->dev, m, m->nr, dir,
+			  m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0);
 		break;
 	case DRM_PRIME_P2P_MAP_PAGES:
 		dma_unmap_sgtable(attach->dev, sgt, dir,
 				  m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0);
 		sg_free_table(sgt);
-		kfree(sgt);
 		break;
 	default:
 		WARN_ON(1);
 	}
 	list_del(&m->link);
 	pa->unmaps++;
-	atomic_dec(&exp->p2p->mapped);
-	if (m->waited && atomic_dec_and_test(&exp->p2p->device_mapped))
-		wake_up_all(&exp->p2p->unmapped);
-	kfree(m);
+	if (m->waited && atomic_dec_and_test(&exp->p2p->device_mapped)) {
+		/*
+		 * atomic_dec_and_test() is fully ordered: a revoke that waits
+		 * sees the count drop, or is on the queue here.
+		 */
+		if (waitqueue_active(&exp->p2p->unmapped))
+			wake_up_all(&exp->p2p->unmapped);
+	}
+	if (m->kind == DRM_PRIME_P2P_MAP_RESOURCE && !pa->spare)
+		pa->spare = m;
+	else
+		kvfree(m);
 }
 
 static void p2p_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
@@ -1081,6 +1269,7 @@ static void p2p_release(struct dma_buf *dmabuf)
 	WARN_ON(!list_empty(&exp->attachments));
 	dma_resv_lock(obj->resv, NULL);
 	hlist_del(&exp->obj_link);
+	drop_ranges(exp);
 	dma_resv_unlock(obj->resv);
 	kfree(exp);
 
@@ -1371,7 +1560,6 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	mutex_init(&p2p->lock);
 	INIT_LIST_HEAD(&p2p->exports);
 	p2p->revoked = false;
-	atomic_set(&p2p->mapped, 0);
 	atomic_set(&p2p->device_mapped, 0);
 	init_waitqueue_head(&p2p->unmapped);
 	p2p_debugfs_init(p2p);
@@ -1630,7 +1818,10 @@ static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
  *
  * Call from the driver's &ttm_device_funcs.move before the move, and from
  * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
- * lock of @bo held. Tells every dynamic importer of @bo's exports to drop
+ * lock of @bo held; also before any other change of @bo's resource TTM
+ * makes without those hooks (a purge through ttm_bo_validate() with no
+ * placement): the helper keeps the driver's ranges of a resource in device
+ * memory until told. Tells every dynamic importer of @bo's exports to drop
  * their mappings when the backing store changes: not for a move between
  * two system memory placements, which keep their pages, unless it goes
  * into one of &drm_prime_p2p_funcs.contiguous_placement (its pages may be
@@ -1664,6 +1855,7 @@ bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
 	hlist_for_each_entry(exp, &pobj->exports, obj_link) {
 		invalidate(exp);
 		retire_ram_mappings(exp);
+		drop_ranges(exp);
 	}
 	return true;
 }
@@ -1708,6 +1900,7 @@ void drm_prime_p2p_revoke(struct drm_prime_p2p_device *p2p,
 		trace_drm_prime_p2p_revoke(exp->dmabuf,
 					   atomic_read(&p2p->device_mapped));
 		invalidate(exp);
+		drop_ranges(exp);
 		dma_resv_unlock(exp->obj->resv);
 		n++;
 	}
@@ -1813,6 +2006,37 @@ drm_prime_p2p_attachment_mmio(struct dma_buf_attachment *attach)
 }
 EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_attachment_mmio);
 
+/**
+ * drm_prime_p2p_mappings - importer mappings outstanding on a device
+ * @p2p: the exporting device
+ *
+ * For the KUnit tests: the mappings its importers were given and have not
+ * given back, across all exports.
+ *
+ * Context: process context; takes &drm_prime_p2p_device.lock and each
+ * export's reservation lock, so none of them may be held.
+ *
+ * Returns: their number.
+ */
+VISIBLE_IF_KUNIT unsigned int
+drm_prime_p2p_mappings(struct drm_prime_p2p_device *p2p)
+{
+	struct drm_prime_p2p_export *exp;
+	struct drm_prime_p2p_attach *pa;
+	unsigned int n = 0;
+
+	mutex_lock(&p2p->lock);
+	list_for_each_entry(exp, &p2p->exports, link) {
+		dma_resv_lock(exp->obj->resv, NULL);
+		list_for_each_entry(pa, &exp->attachments, link)
+			n += pa->maps - pa->unmaps;
+		dma_resv_unlock(exp->obj->resv);
+	}
+	mutex_unlock(&p2p->lock);
+	return n;
+}
+EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_mappings);
+
 /* What sg_alloc_table() allocates for the entries of @sgt, chaining included. */
 static size_t sgl_bytes(const struct sg_table *sgt)
 {
@@ -1830,13 +2054,14 @@ static size_t sgl_bytes(const struct sg_table *sgt)
  * drm_prime_p2p_footprint - the memory the helper keeps for an importer
  * @attach: an attachment to a buffer exported through the helper
  * @export_bytes: set to the bytes of the export's own records
- * @attach_bytes: set to the bytes of the attachment's record
+ * @attach_bytes: set to the bytes of the attachment's record, with the
+ *	memory of an unmapped mapping it keeps for the next
  *
  * For the benchmark: what the helper asked the allocator for, beside what
  * the dma-buf core allocates for every exporter. Context: the reservation
  * lock held.
  *
- * Returns: the bytes of the latest live mapping of @attach, its records and
+ * Returns: the bytes of the latest live mapping of @attach, its record and
  * its sg table's entries (for a mapping another layer built, the record
  * only), or 0 when it has none.
  */
@@ -1844,20 +2069,25 @@ VISIBLE_IF_KUNIT size_t
 drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
 			size_t *export_bytes, size_t *attach_bytes)
 {
+	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
 	struct drm_prime_p2p_mapping *m;
 
 	dma_resv_assert_held(attach->dmabuf->resv);
-	*export_bytes = sizeof(struct drm_prime_p2p_export);
-	*attach_bytes = sizeof(struct drm_prime_p2p_attach);
+	*export_bytes = sizeof(*exp) + exp->nr_ranges * sizeof(*exp->ranges);
+	*attach_bytes = sizeof(struct drm_prime_p2p_attach) +
+			(to_pa(attach)->spare ? to_pa(attach)->spare->size : 0);
 	m = list_first_entry_or_null(&to_pa(attach)->mappings,
 				     struct drm_prime_p2p_mapping, link);
 	if (!m)
 		return 0;
-	if (m->kind != DRM_PRIME_P2P_MAP_RESOURCE &&
-	    m->kind != DRM_PRIME_P2P_MAP_PAGES)
+	switch (m->kind) {
+	case DRM_PRIME_P2P_MAP_RESOURCE:
+		return m->size;
+	case DRM_PRIME_P2P_MAP_PAGES:
+		return sizeof(*m) + sgl_bytes(m->sgt);
+	default:
 		return sizeof(*m);
-	return sizeof(*m) + sizeof(struct sg_table) + sgl_bytes(m->sgt) +
-	       m->nr * sizeof(*m->dma);
+	}
 }
 EXPORT_SYMBOL_IF_KUNIT(drm_prime_p2p_footprint);
 #endif
