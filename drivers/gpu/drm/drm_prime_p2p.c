@@ -132,6 +132,8 @@ struct drm_prime_p2p_mapping {
 	 * more, the unmap included.
 	 */
 	bool stale;
+	/* MAP_RESOURCE: the ranges were linked into one IOVA range */
+	struct dma_iova_state iova;
 	size_t size;			/* MAP_RESOURCE: bytes allocated */
 	unsigned int ents;		/* MAP_RESOURCE: entries allocated */
 	unsigned int nr;		/* MAP_RESOURCE: ranges mapped */
@@ -849,10 +851,66 @@ static int get_ranges(struct drm_prime_p2p_export *exp,
 	return exp->nr_ranges;
 }
 
+/*
+ * Where the importer's DMA is translated, link the @nr ranges into one
+ * IOVA range (one allocation, one IOTLB sync) instead of mapping each at an
+ * IOVA of its own: the importer gets as few entries as its segment limits
+ * allow, whatever the layout of the memory. For ranges of one kind (all
+ * RAM or all MMIO, the attributes in @m set) aligned to the IOMMU's
+ * granule. Returns 0 when done, 1 when the DMA API must map them one by
+ * one, or a negative error.
+ */
+static int map_iova(struct dma_buf_attachment *attach,
+		    const struct phys_vec *vec, unsigned int nr,
+		    enum dma_data_direction dir,
+		    struct drm_prime_p2p_mapping *m)
+{
+	unsigned long granule = dma_get_merge_boundary(attach->dev);
+	struct drm_prime_p2p_dma_range *dma = m->dma;
+	unsigned long attrs = dma[0].attrs;
+	size_t total = 0, off = 0;
+	unsigned int i;
+	int ret;
+
+	if (!granule)
+		return 1;
+	for (i = 0; i < nr; i++) {
+		if ((vec[i].paddr | vec[i].len) & granule)
+			return 1;
+		total += vec[i].len;
+	}
+	if (!dma_iova_try_alloc(attach->dev, &m->iova, 0, total))
+		return 1;
+	for (i = 0; i < nr; i++) {
+		ret = P2P_FAULT(dma_iova_link(attach->dev, &m->iova,
+					      vec[i].paddr, off, vec[i].len,
+					      dir, attrs), -ENOMEM);
+		if (ret)
+			goto err;
+		dma[i].addr = m->iova.addr + off;
+		off += vec[i].len;
+	}
+	ret = P2P_FAULT(dma_iova_sync(attach->dev, &m->iova, 0, total),
+			-EIO);
+	if (ret)
+		goto err;
+	return 0;
+
+err:
+	dma_iova_destroy(attach->dev, &m->iova, off, dir, attrs);
+	memset(&m->iova, 0, sizeof(m->iova));
+	return ret;
+}
+
 static void unmap_dma(struct device *dev, struct drm_prime_p2p_mapping *m,
 		      unsigned int nr, enum dma_data_direction dir,
 		      unsigned long attrs)
 {
+	if (dma_use_iova(&m->iova)) {
+		dma_iova_destroy(dev, &m->iova, dma_iova_size(&m->iova), dir,
+				 m->dma[0].attrs | attrs);
+		return;
+	}
 	while (nr--)
 		dma_unmap_phys(dev, m->dma[nr].addr, m->dma[nr].len, dir,
 			       m->dma[nr].attrs | attrs);
@@ -881,8 +939,8 @@ static size_t max_entries(const struct phys_vec *vec, unsigned int nr,
 
 /*
  * Map @nr ranges, of @attrs each (ULONG_MAX: each its own), in one
- * allocation with the sg table that describes them: each with
- * dma_map_phys(), adjacent ones merged into one entry.
+ * allocation with the sg table that describes them: in one IOVA range or
+ * each with dma_map_phys(), adjacent ones merged into one entry.
  */
 static struct drm_prime_p2p_mapping *
 map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
@@ -896,7 +954,7 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 	struct drm_prime_p2p_dma_range *dma;
 	size_t sg_off, ents, size;
 	unsigned int i, nents;
-	int ret;
+	int ret = 1;
 
 	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
 	ents = max_entries(vec, nr, max_len, max, boundary);
@@ -926,7 +984,17 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 	m->nr = nr;
 	m->ents = ents;
 	dma = m->dma;
-	for (i = 0; i < nr; i++) {
+	/* Several ranges of one kind, translated: one IOVA range. */
+	if (nr > 1 && attrs != ULONG_MAX && dma_translated(attach->dev)) {
+		for (i = 0; i < nr; i++) {
+			dma[i].attrs = attrs;
+			dma[i].len = vec[i].len;
+		}
+		ret = map_iova(attach, vec, nr, dir, m);
+		if (ret < 0)
+			goto err_free;
+	}
+	for (i = 0; ret > 0 && i < nr; i++) {
 		/*
 		 * MMIO as dma_map_resource() does; device memory that is RAM
 		 * (a virtual device's, coherent memory) is mapped as RAM,
