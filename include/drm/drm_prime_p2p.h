@@ -77,10 +77,11 @@ struct drm_prime_p2p_funcs {
 	 * @resource_ranges: The physical ranges of device memory that back
 	 * @res, in order; *@ranges is allocated with kvmalloc() and freed by
 	 * the helper. Returns the number of ranges or a negative error code.
-	 * Called with the reservation lock held, once per resource: the
-	 * helper keeps the answer until drm_prime_p2p_move_notify() says the
-	 * buffer moves (or its export is revoked or released), so the driver
-	 * calls that wherever the resource changes. Required: only the driver
+	 * Called with the reservation lock held, once per resource and
+	 * export: the helper keeps the answer until
+	 * drm_prime_p2p_move_notify() says the buffer moves (or its export is
+	 * revoked or released), so the driver calls that wherever the
+	 * resource changes. Required: only the driver
 	 * knows whether its resource manager hands out contiguous resources;
 	 * one whose manager always does (TTM's range manager) sets it to
 	 * drm_prime_p2p_contiguous_ranges().

@@ -79,6 +79,9 @@ struct drm_prime_p2p_export {
 	 * ULONG_MAX when they differ (RAM and MMIO in one resource).
 	 */
 	const struct ttm_resource *ranges_res;
+	u64 ranges_start;		/* and what @ranges_res was */
+	size_t ranges_size;
+	u32 ranges_type;
 	struct phys_vec *ranges;
 	unsigned int nr_ranges;
 	unsigned long ranges_attrs;
@@ -136,6 +139,7 @@ struct drm_prime_p2p_mapping {
 	struct dma_iova_state iova;
 	size_t size;			/* MAP_RESOURCE: bytes allocated */
 	unsigned int ents;		/* MAP_RESOURCE: entries allocated */
+	bool own_sgl;			/* MAP_RESOURCE: not those */
 	unsigned int nr;		/* MAP_RESOURCE: ranges mapped */
 	struct drm_prime_p2p_dma_range dma[] __counted_by(nr);
 };
@@ -278,14 +282,16 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
  * @reach may have it, as the driver's placement @pl has it? Where its
  * resource has a place of its type with no page range, no contiguity and
  * no fallback restriction, in system memory or in device memory @reach
- * includes, ttm_bo_validate() would keep it there: a map of a buffer that
- * is already placed builds no placement. Anything else is left to TTM.
+ * includes, that its manager finds it compatible with,
+ * ttm_bo_validate() would keep it there: a map of a buffer that is
+ * already placed builds no placement. Anything else is left to TTM.
  */
 static bool placed_for(struct drm_prime_p2p_export *exp,
 		       const struct ttm_placement *pl, u32 reach)
 {
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_resource *res = bo->resource;
+	struct ttm_resource_manager *man;
 	unsigned int i;
 
 	if (!res || res->placement & TTM_PL_FLAG_TEMPORARY)
@@ -293,13 +299,19 @@ static bool placed_for(struct drm_prime_p2p_export *exp,
 	if (is_device_mem(bo->bdev, res->mem_type) &&
 	    !(reach & BIT(res->mem_type)))
 		return false;
+	man = ttm_manager_type(bo->bdev, res->mem_type);
 	for (i = 0; i < pl->num_placement; i++) {
 		const struct ttm_place *place = &pl->placement[i];
 
-		if (place->mem_type == res->mem_type && !place->fpfn &&
-		    !place->lpfn && !(place->flags & (TTM_PL_FLAG_CONTIGUOUS |
-						      TTM_PL_FLAG_FALLBACK)))
-			return true;
+		if (place->mem_type != res->mem_type || place->fpfn ||
+		    place->lpfn || place->flags & (TTM_PL_FLAG_CONTIGUOUS |
+						   TTM_PL_FLAG_FALLBACK))
+			continue;
+		/* As ttm_resource_compatible() asks, which is not exported. */
+		if (man->func->compatible &&
+		    !man->func->compatible(man, res, place, bo->base.size))
+			continue;
+		return true;
 	}
 	return false;
 }
@@ -826,7 +838,16 @@ static int get_ranges(struct drm_prime_p2p_export *exp,
 	int i, nr;
 
 	dma_resv_assert_held(exp->obj->resv);
-	if (!exp->ranges || exp->ranges_res != res) {
+	/*
+	 * The resource is the one the ranges were asked for: the same object
+	 * at the same place. A driver that freed it without telling
+	 * drm_prime_p2p_move_notify() (see there) and got another at the
+	 * same address elsewhere is caught; one at the same place has the
+	 * same ranges.
+	 */
+	if (!exp->ranges || exp->ranges_res != res ||
+	    exp->ranges_start != res->start || exp->ranges_size != res->size ||
+	    exp->ranges_type != res->mem_type) {
 		drop_ranges(exp);
 		nr = exp->p2p->funcs->resource_ranges(exp->obj, res, &vec);
 		if (nr <= 0) {
@@ -836,6 +857,9 @@ static int get_ranges(struct drm_prime_p2p_export *exp,
 		exp->ranges = vec;
 		exp->nr_ranges = nr;
 		exp->ranges_res = res;
+		exp->ranges_start = res->start;
+		exp->ranges_size = res->size;
+		exp->ranges_type = res->mem_type;
 		exp->ranges_attrs = range_attrs(&vec[0]);
 		exp->ranges_end = 0;
 		exp->ranges_max = 0;
@@ -855,27 +879,29 @@ static int get_ranges(struct drm_prime_p2p_export *exp,
  * Where the importer's DMA is translated, link the @nr ranges into one
  * IOVA range (one allocation, one IOTLB sync) instead of mapping each at an
  * IOVA of its own: the importer gets as few entries as its segment limits
- * allow, whatever the layout of the memory. For ranges of one kind (all
- * RAM or all MMIO, the attributes in @m set) aligned to the IOMMU's
- * granule. Returns 0 when done, 1 when the DMA API must map them one by
- * one, or a negative error.
+ * allow, whatever the layout of the memory. For ranges of MMIO (the
+ * attributes in @m set) aligned to the IOMMU's granule. The unmap
+ * (dma_iova_destroy()) flushes the IOTLB there and then, where
+ * dma_unmap_phys() may leave it to the IOMMU's flush queue: one flush per
+ * buffer against one deferred per range. Returns 0 when done, 1 when the
+ * DMA API must map them one by one, or a negative error.
  */
 static int map_iova(struct dma_buf_attachment *attach,
 		    const struct phys_vec *vec, unsigned int nr,
 		    enum dma_data_direction dir,
 		    struct drm_prime_p2p_mapping *m)
 {
-	unsigned long granule = dma_get_merge_boundary(attach->dev);
+	unsigned long merge_mask = dma_get_merge_boundary(attach->dev);
 	struct drm_prime_p2p_dma_range *dma = m->dma;
 	unsigned long attrs = dma[0].attrs;
 	size_t total = 0, off = 0;
 	unsigned int i;
 	int ret;
 
-	if (!granule)
+	if (!merge_mask)
 		return 1;
 	for (i = 0; i < nr; i++) {
-		if ((vec[i].paddr | vec[i].len) & granule)
+		if ((vec[i].paddr | vec[i].len) & merge_mask)
 			return 1;
 		total += vec[i].len;
 	}
@@ -917,30 +943,30 @@ static void unmap_dma(struct device *dev, struct drm_prime_p2p_mapping *m,
 }
 
 /*
- * The most sg entries @nr ranges, none longer than @max_len, can take for
- * @dev: each cut at the segment size @max, and once more at every segment
- * boundary it may cross. Merging adjacent ones only takes fewer.
+ * The sg entries @nr ranges, none longer than @max_len, take at most when
+ * cut at the segment size @max: each one where none is longer. Merging
+ * adjacent ones only takes fewer; a segment boundary may take more, which
+ * only a count after the mapping tells.
  */
 static size_t max_entries(const struct phys_vec *vec, unsigned int nr,
-			  size_t max_len, size_t max, unsigned long boundary)
+			  size_t max_len, size_t max)
 {
 	size_t n = 0;
 	unsigned int i;
 
-	if (boundary == ULONG_MAX && max_len <= max)
+	if (max_len <= max)
 		return nr;
-	for (i = 0; i < nr; i++) {
+	for (i = 0; i < nr; i++)
 		n += DIV_ROUND_UP(vec[i].len, max);
-		if (boundary != ULONG_MAX)
-			n += vec[i].len / ((u64)boundary + 1) + 1;
-	}
 	return n;
 }
 
 /*
  * Map @nr ranges, of @attrs each (ULONG_MAX: each its own), in one
  * allocation with the sg table that describes them: in one IOVA range or
- * each with dma_map_phys(), adjacent ones merged into one entry.
+ * each with dma_map_phys(), adjacent ones merged into one entry. Where
+ * the importer's segment boundary cuts them into more entries than that
+ * allocation holds, the table gets entries of its own.
  */
 static struct drm_prime_p2p_mapping *
 map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
@@ -957,7 +983,7 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 	int ret = 1;
 
 	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
-	ents = max_entries(vec, nr, max_len, max, boundary);
+	ents = max_entries(vec, nr, max_len, max);
 	sg_off = ALIGN(struct_size(m, dma, nr), __alignof__(struct scatterlist));
 	size = size_add(sg_off, array_size(ents, sizeof(struct scatterlist)));
 	if (ents > UINT_MAX || size == SIZE_MAX)
@@ -984,8 +1010,12 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 	m->nr = nr;
 	m->ents = ents;
 	dma = m->dma;
-	/* Several ranges of one kind, translated: one IOVA range. */
-	if (nr > 1 && attrs != ULONG_MAX && dma_translated(attach->dev)) {
+	/*
+	 * Several ranges of MMIO, translated: one IOVA range. Not RAM: the
+	 * DMA API syncs only what dma_map_*() mapped, and RAM is synced.
+	 */
+	if (nr > 1 && attrs != ULONG_MAX && attrs & DMA_ATTR_MMIO &&
+	    dma_translated(attach->dev)) {
 		for (i = 0; i < nr; i++) {
 			dma[i].attrs = attrs;
 			dma[i].len = vec[i].len;
@@ -1013,19 +1043,36 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 		}
 	}
 
-	m->table.sgl = (void *)m + sg_off;
-	sg_init_table(m->table.sgl, ents);
-	nents = fill_dma_sg(m->table.sgl, dma, nr, max, boundary);
-	if (WARN_ON(nents > ents) || !nents) {
-		unmap_dma(attach->dev, m, nr, dir, 0);
+	nents = boundary == ULONG_MAX ? ents :
+		fill_dma_sg(NULL, dma, nr, max, boundary);
+	if (!nents) {
 		ret = -EINVAL;
-		goto err_free;
+		goto err_unmap;
 	}
-	sg_mark_end(&m->table.sgl[nents - 1]);
-	m->table.nents = nents;
-	m->table.orig_nents = nents;
+	if (nents <= ents) {
+		m->table.sgl = (void *)m + sg_off;
+		sg_init_table(m->table.sgl, ents);
+	} else {
+		ret = P2P_FAULT(sg_alloc_table(&m->table, nents, GFP_KERNEL),
+				-ENOMEM);
+		if (ret)
+			goto err_unmap;
+		m->own_sgl = true;
+	}
+	nents = fill_dma_sg(m->table.sgl, dma, nr, max, boundary);
+	if (!m->own_sgl) {
+		if (WARN_ON(nents > ents) || !nents) {
+			ret = -EINVAL;
+			goto err_unmap;
+		}
+		sg_mark_end(&m->table.sgl[nents - 1]);
+		m->table.nents = nents;
+		m->table.orig_nents = nents;
+	}
 	return m;
 
+err_unmap:
+	unmap_dma(attach->dev, m, nr, dir, 0);
 err_free:
 	kvfree(m);
 	return ERR_PTR(ret);
@@ -1278,6 +1325,8 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 		/* The table's entries are part of the mapping's allocation. */
 		unmap_dma(attach->dev, m, m->nr, dir,
 			  m->stale ? DMA_ATTR_SKIP_CPU_SYNC : 0);
+		if (m->own_sgl)
+			sg_free_table(sgt);
 		break;
 	case DRM_PRIME_P2P_MAP_PAGES:
 		dma_unmap_sgtable(attach->dev, sgt, dir,
@@ -1418,8 +1467,11 @@ static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		ttm_bo_vunmap(bo, map);
 	ttm_bo_unpin(bo);
 	if (exp->vmap_waited &&
-	    atomic_dec_and_test(&exp->p2p->device_mapped))
-		wake_up_all(&exp->p2p->unmapped);
+	    atomic_dec_and_test(&exp->p2p->device_mapped)) {
+		/* Fully ordered, as in unmap_one(). */
+		if (waitqueue_active(&exp->p2p->unmapped))
+			wake_up_all(&exp->p2p->unmapped);
+	}
 	exp->vmap_waited = false;
 }
 
@@ -1887,10 +1939,14 @@ static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
  * Call from the driver's &ttm_device_funcs.move before the move, and from
  * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
  * lock of @bo held; also before any other change of @bo's resource TTM
- * makes without those hooks (a purge through ttm_bo_validate() with no
- * placement): the helper keeps the driver's ranges of a resource in device
- * memory until told. Tells every dynamic importer of @bo's exports to drop
- * their mappings when the backing store changes: not for a move between
+ * makes without those hooks: a purge through ttm_bo_validate() with no
+ * placement, an eviction for which &ttm_device_funcs.evict_flags gives no
+ * placement (TTM then drops the backing store without a move). Importers
+ * must be told of those as of any move, and the helper keeps the driver's
+ * ranges of a resource in device memory until told.
+ *
+ * Tells every dynamic importer of @bo's exports to drop their mappings
+ * when the backing store changes: not for a move between
  * two system memory placements, which keep their pages, unless it goes
  * into one of &drm_prime_p2p_funcs.contiguous_placement (its pages may be
  * replaced), nor when @bo has no live export. The exports are found through
@@ -2126,8 +2182,9 @@ static size_t sgl_bytes(const struct sg_table *sgt)
  *	memory of an unmapped mapping it keeps for the next
  *
  * For the benchmark: what the helper asked the allocator for, beside what
- * the dma-buf core allocates for every exporter. Context: the reservation
- * lock held.
+ * the dma-buf core allocates for every exporter.
+ *
+ * Context: the reservation lock held.
  *
  * Returns: the bytes of the latest live mapping of @attach, its record and
  * its sg table's entries (for a mapping another layer built, the record
@@ -2150,7 +2207,7 @@ drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
 		return 0;
 	switch (m->kind) {
 	case DRM_PRIME_P2P_MAP_RESOURCE:
-		return m->size;
+		return m->size + (m->own_sgl ? sgl_bytes(m->sgt) : 0);
 	case DRM_PRIME_P2P_MAP_PAGES:
 		return sizeof(*m) + sgl_bytes(m->sgt);
 	default:

@@ -62,6 +62,7 @@ struct mock_dev {
 	unsigned int nr_ranges;	/* split_resource_ranges(): how many */
 	unsigned int stride;	/* and 1: adjacent, 2: a gap after each */
 	unsigned int ranges_calls;	/* of split_resource_ranges() */
+	unsigned long vram_lpfn;	/* of the VRAM place of new buffers */
 	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
@@ -324,6 +325,7 @@ static struct mock_bo *mock_bo_create(struct kunit *test, size_t size,
 	drm_gem_private_object_init(&md->drm, &bo->tbo.base, size);
 	bo->tbo.base.funcs = &mock_gem_funcs;
 
+	bo->places[0].lpfn = md->vram_lpfn;
 	switch (domains) {
 	case VRAM_ONLY:
 		bo->places[0].mem_type = TTM_PL_VRAM;
@@ -1909,12 +1911,25 @@ static void test_ranges_cached(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(other));
 	KUNIT_EXPECT_EQ(test, md->ranges_calls, 1);
 
+	/* Told, though nothing moved: asked again. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_TRUE(test, drm_prime_p2p_move_notify(&bo->p2p, &bo->tbo,
+							  bo->tbo.resource));
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, other->invalidations, 1);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	expect_contents(test, imp, sgt, SZ_256K, 0x2b);
+	imp_unmap(imp);
+	KUNIT_EXPECT_EQ(test, md->ranges_calls, 2);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(other));
+
 	/* Out to TT and back into VRAM elsewhere: asked again. */
 	dma_resv_lock(dmabuf->resv, NULL);
 	start = bo->tbo.resource->start;
 	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &tt, &ctx), 0);
 	dma_resv_unlock(dmabuf->resv);
-	KUNIT_EXPECT_EQ(test, other->invalidations, 1);
+	KUNIT_EXPECT_EQ(test, other->invalidations, 2);
 	filler = mock_bo_create(test, SZ_256K, VRAM_ONLY);
 	dma_resv_lock(dmabuf->resv, NULL);
 	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &vram, &ctx), 0);
@@ -1923,7 +1938,7 @@ static void test_ranges_cached(struct kunit *test)
 	dma_resv_unlock(dmabuf->resv);
 	sgt = imp_map(imp);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-	KUNIT_EXPECT_EQ(test, md->ranges_calls, 2);
+	KUNIT_EXPECT_EQ(test, md->ranges_calls, 3);
 	KUNIT_EXPECT_EQ(test, dma_to_phys(imp->dev, sg_dma_address(sgt->sgl)),
 			md->vram_phys + ((phys_addr_t)bo->tbo.resource->start <<
 					 PAGE_SHIFT));
@@ -1937,21 +1952,25 @@ static void test_ranges_cached(struct kunit *test)
 
 /*
  * A map of a buffer already where its importer reaches it moves nothing;
- * one of a buffer that is not where the driver's placement now wants it,
- * out of the pages a place allows or in another domain, still moves it.
+ * one of a buffer out of the pages its place allows is moved into them.
  */
 static void test_map_placed(struct kunit *test)
 {
+	const unsigned long pages = SZ_512K >> PAGE_SHIFT;
+	struct ttm_operation_ctx ctx = { };
+	struct ttm_place high = { .fpfn = pages, .mem_type = TTM_PL_VRAM };
+	struct ttm_placement out = { .num_placement = 1, .placement = &high };
 	struct mock_dev *md = test->priv;
 	struct fake_importer *imp;
-	struct mock_bo *bo, *filler;
 	struct dma_buf *dmabuf;
 	struct sg_table *sgt;
-	unsigned long start, pages = SZ_512K >> PAGE_SHIFT;
+	struct mock_bo *bo;
 	u64 copied;
 
-	filler = mock_bo_create(test, SZ_512K, VRAM_ONLY);
+	/* Only the first 512 KiB of VRAM will do for this buffer. */
+	md->vram_lpfn = pages;
 	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	md->vram_lpfn = 0;
 	dmabuf = export(test, bo);
 	fill(test, dmabuf, 0x3c);
 	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
@@ -1962,14 +1981,13 @@ static void test_map_placed(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(imp));
 	imp_unmap(imp);
 	KUNIT_EXPECT_EQ(test, md->copied, copied);
-	dma_resv_lock(dmabuf->resv, NULL);
-	start = bo->tbo.resource->start;
-	dma_resv_unlock(dmabuf->resv);
-	KUNIT_ASSERT_GE(test, start, pages);
 
-	/* Only the first pages of VRAM will do now. */
-	drm_gem_object_put(&filler->tbo.base);
-	bo->places[0].lpfn = pages;
+	/* Moved beyond them (as TTM may, evicting): the next map moves it back. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &out, &ctx), 0);
+	KUNIT_EXPECT_GE(test, bo->tbo.resource->start, pages);
+	dma_resv_unlock(dmabuf->resv);
+	copied = md->copied;
 	sgt = imp_map(imp);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
 	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
@@ -1977,16 +1995,6 @@ static void test_map_placed(struct kunit *test)
 	KUNIT_EXPECT_LE(test, bo->tbo.resource->start + pages, pages);
 	dma_resv_unlock(dmabuf->resv);
 	KUNIT_EXPECT_EQ(test, md->copied, copied + SZ_512K);
-	expect_contents(test, imp, sgt, SZ_512K, 0x3c);
-	imp_unmap(imp);
-
-	/* And then TT only. */
-	bo->places[0] = tt_place;
-	bo->placement.num_placement = 1;
-	sgt = imp_map(imp);
-	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
-	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
-	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
 	expect_contents(test, imp, sgt, SZ_512K, 0x3c);
 	imp_detach(imp);
 	unexport(bo, dmabuf);
@@ -2040,6 +2048,8 @@ static void test_spare_mapping(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &vram, &ctx), 0);
 	base = md->vram_phys + ((phys_addr_t)bo->tbo.resource->start << PAGE_SHIFT) * 2;
 	dma_resv_unlock(dmabuf->resv);
+	/* With gaps, the ranges still lie within VRAM. */
+	KUNIT_ASSERT_LE(test, base + 2 * SZ_256K, md->vram_phys + VRAM_SIZE);
 	for (i = 0; i < 2; i++) {
 		unsigned int j;
 
@@ -2666,7 +2676,9 @@ static const struct drm_gem_object_funcs pages_peer_gem_funcs = {
 
 /* The paths a row compares, timed in turn batch after batch. */
 enum bench_path {
-	PATH_HELPER, PATH_BLOCK, PATH_BUDDY, PATH_FLOOR, PATH_BARE, NR_PATHS
+	PATH_HELPER, PATH_BLOCK, PATH_BUDDY, PATH_FLOOR, PATH_BARE,
+	PATH_HELPER2,	/* the helper again, for another importer: the noise */
+	NR_PATHS
 };
 
 /* What one path gave: its entries, those of its table, the helper's bytes. */
@@ -2740,6 +2752,19 @@ static int batch_map(struct bench_job *job, struct fake_importer *imp,
 	u64 t0;
 
 	dma_resv_lock(resv, NULL);
+	/* Untimed: what the mapping is made of. */
+	sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
+	if (IS_ERR(sgt)) {
+		dma_resv_unlock(resv);
+		return PTR_ERR(sgt);
+	}
+	out->entries = sgt->nents;
+	out->orig = sgt->orig_nents;
+	if (drm_prime_p2p_is_export(attach->dmabuf))
+		out->bytes = drm_prime_p2p_footprint(attach, &exp_bytes,
+						     &att_bytes);
+	dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
+
 	t0 = ktime_get_ns();
 	for (j = 0; j < job->inner; j++) {
 		sgt = dma_buf_map_attachment(attach, DMA_BIDIRECTIONAL);
@@ -2747,11 +2772,6 @@ static int batch_map(struct bench_job *job, struct fake_importer *imp,
 			ret = PTR_ERR(sgt);
 			break;
 		}
-		out->entries = sgt->nents;
-		out->orig = sgt->orig_nents;
-		if (!j && drm_prime_p2p_is_export(attach->dmabuf))
-			out->bytes = drm_prime_p2p_footprint(attach, &exp_bytes,
-							     &att_bytes);
 		dma_buf_unmap_attachment(attach, sgt, DMA_BIDIRECTIONAL);
 	}
 	*ns = div_u64(ktime_get_ns() - t0, job->inner);
@@ -2966,6 +2986,8 @@ static void bench_row(struct kunit *test, struct mock_bo *bo,
 
 	KUNIT_ASSERT_EQ(test, imp_attach(imps[PATH_HELPER], dmabuf,
 					 &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_attach(imps[PATH_HELPER2], dmabuf,
+					 &dynamic_p2p_ops), 0);
 	for (p = PATH_BLOCK; p <= PATH_FLOOR; p++) {
 		peer[p] = block_peer_export(test, bo, blocks[p],
 					    p == PATH_FLOOR ? &floor_peer_ops :
@@ -2981,11 +3003,13 @@ static void bench_row(struct kunit *test, struct mock_bo *bo,
 		r[p].entries = job.out[p].entries;
 		r[p].orig = job.out[p].orig;
 		r[p].bytes = p == PATH_BARE ? sgl_bytes(r[p].orig) :
-			     p == PATH_HELPER ? job.out[p].bytes :
+			     p == PATH_HELPER || p == PATH_HELPER2 ?
+			     job.out[p].bytes :
 			     sizeof(struct sg_table) + sgl_bytes(r[p].orig);
 	}
 	for (p = 0; p <= PATH_FLOOR; p++)
 		imp_detach(imps[p]);
+	imp_detach(imps[PATH_HELPER2]);
 	for (p = PATH_BLOCK; p <= PATH_FLOOR; p++)
 		dma_buf_put(peer[p]);
 }
@@ -2994,7 +3018,7 @@ static void bench_map(struct kunit *test)
 {
 	static const char * const names[NR_PATHS] = {
 		"bench-helper", "bench-block", "bench-buddy", "bench-floor",
-		"bench-bare",
+		"bench-bare", "bench-helper2",
 	};
 	struct mock_dev *md = test->priv;
 	struct fake_importer *imps[NR_PATHS];
@@ -3006,9 +3030,12 @@ static void bench_map(struct kunit *test)
 	size_t size;
 	u64 copied;
 
-	for (p = 0; p < NR_PATHS; p++)
+	/* With the segment boundary a PCI device gets at probe. */
+	for (p = 0; p < NR_PATHS; p++) {
 		imps[p] = fake_importer(test, names[p], DMA_BIT_MASK(64),
 					UINT_MAX, true);
+		dma_set_seg_boundary(imps[p]->dev, DMA_BIT_MASK(32));
+	}
 	for (s = 0; s < ARRAY_SIZE(bench_sizes_mib); s++) {
 		size = (size_t)bench_sizes_mib[s] << 20;
 
@@ -3052,7 +3079,7 @@ static void bench_map(struct kunit *test)
 					r[PATH_BLOCK].entries);
 			KUNIT_EXPECT_EQ(test, r[PATH_FLOOR].entries, md->nr_ranges);
 			KUNIT_EXPECT_EQ(test, r[PATH_BARE].entries, md->nr_ranges);
-			kunit_info(test, "bench map size_mib=%u ranges=%u helper_ns=%llu helper_entries=%u helper_bytes=%zu block_ns=%llu block_entries=%u block_bytes=%zu buddy_ns=%llu buddy_entries=%u buddy_bytes=%zu pages_ns=%llu pages_entries=%u pages_bytes=%zu floor_ns=%llu floor_entries=%u floor_bytes=%zu bare_ns=%llu p2p_bytes_copied=%llu\n",
+			kunit_info(test, "bench map size_mib=%u ranges=%u helper_ns=%llu helper_entries=%u helper_bytes=%zu block_ns=%llu block_entries=%u block_bytes=%zu buddy_ns=%llu buddy_entries=%u buddy_bytes=%zu pages_ns=%llu pages_entries=%u pages_bytes=%zu floor_ns=%llu floor_entries=%u floor_bytes=%zu bare_ns=%llu helper2_ns=%llu p2p_bytes_copied=%llu\n",
 				   bench_sizes_mib[s], md->nr_ranges,
 				   r[PATH_HELPER].ns, r[PATH_HELPER].entries,
 				   r[PATH_HELPER].bytes,
@@ -3064,7 +3091,7 @@ static void bench_map(struct kunit *test)
 				   sizeof(struct sg_table) + sgl_bytes(pages.orig),
 				   r[PATH_FLOOR].ns, r[PATH_FLOOR].entries,
 				   r[PATH_FLOOR].bytes, r[PATH_BARE].ns,
-				   md->copied - copied);
+				   r[PATH_HELPER2].ns, md->copied - copied);
 		}
 	}
 	/* Beside what the dma-buf core allocates for every exporter. */
@@ -3203,23 +3230,50 @@ static unsigned int iommu_check(struct kunit *test, struct fake_importer *imp,
 #define EDU_DEVICE	0x11e8
 
 /*
- * QEMU's edu device, behind an IOMMU that translates its DMA; the test is
- * skipped without one. Its driver's DMA limits are set as the driver sets
- * them at probe (tests/kmod/edu_p2p.c): a 32-bit mask would leave 16
- * buffers of 256 MiB of IOVA space, which unmaps give back only when the
- * IOMMU's flush queue is flushed. The reference is put at the end of the
- * test.
+ * QEMU's edu device, behind an IOMMU that translates its DMA, with no
+ * driver bound (the guest loads its driver, tests/kmod/edu_p2p.c, after
+ * KUnit ran at boot); the test is skipped otherwise. Nothing makes it do DMA: the
+ * test only maps for it. Its DMA limits are set as its driver sets them
+ * at probe, and given back at the end of the test: a 32-bit mask would
+ * leave 16 buffers of 256 MiB of IOVA space, which unmaps give back only
+ * when the IOMMU's flush queue is flushed.
  */
-KUNIT_DEFINE_ACTION_WRAPPER(put_pci_dev, pci_dev_put, struct pci_dev *);
+struct edu_dma_limits {
+	struct pci_dev *edu;
+	u64 mask, coherent_mask;
+	unsigned int max_seg;
+};
+
+static void edu_restore(void *data)
+{
+	struct edu_dma_limits *old = data;
+
+	dma_set_max_seg_size(&old->edu->dev, old->max_seg);
+	dma_set_mask(&old->edu->dev, old->mask);
+	dma_set_coherent_mask(&old->edu->dev, old->coherent_mask);
+	pci_dev_put(old->edu);
+}
 
 static struct pci_dev *edu_behind_iommu(struct kunit *test)
 {
 	struct pci_dev *edu = pci_get_device(EDU_VENDOR, EDU_DEVICE, NULL);
+	struct edu_dma_limits *old;
 
 	if (!edu)
 		kunit_skip(test, "no edu device");
-	if (kunit_add_action_or_reset(test, put_pci_dev, edu))
+	old = kunit_kzalloc(test, sizeof(*old), GFP_KERNEL);
+	if (!old) {
+		pci_dev_put(edu);
 		kunit_skip(test, "no memory");
+	}
+	old->edu = edu;
+	old->mask = dma_get_mask(&edu->dev);
+	old->coherent_mask = edu->dev.coherent_dma_mask;
+	old->max_seg = dma_get_max_seg_size(&edu->dev);
+	if (kunit_add_action_or_reset(test, edu_restore, old))
+		kunit_skip(test, "no memory");
+	if (edu->dev.driver)
+		kunit_skip(test, "edu has a driver");
 	if (!dma_get_merge_boundary(&edu->dev))
 		kunit_skip(test, "edu's DMA is not translated by an IOMMU");
 	dma_set_max_seg_size(&edu->dev, UINT_MAX);
@@ -3290,13 +3344,14 @@ static void bench_iommu(struct kunit *test)
 
 		KUNIT_EXPECT_EQ(test, iovas[PATH_HELPER], 1);
 		KUNIT_EXPECT_EQ(test, r[PATH_HELPER].entries, 1);
-		kunit_info(test, "bench iommu size_mib=%zu ranges=%u helper_ns=%llu helper_entries=%u helper_iovas=%u block_ns=%llu block_entries=%u block_iovas=%u buddy_ns=%llu buddy_entries=%u buddy_iovas=%u floor_ns=%llu floor_entries=%u\n",
+		kunit_info(test, "bench iommu size_mib=%zu ranges=%u helper_ns=%llu helper_entries=%u helper_iovas=%u block_ns=%llu block_entries=%u block_iovas=%u buddy_ns=%llu buddy_entries=%u buddy_iovas=%u floor_ns=%llu floor_entries=%u helper2_ns=%llu\n",
 			   size >> 20, md->nr_ranges, r[PATH_HELPER].ns,
 			   r[PATH_HELPER].entries, iovas[PATH_HELPER],
 			   r[PATH_BLOCK].ns, r[PATH_BLOCK].entries,
 			   iovas[PATH_BLOCK], r[PATH_BUDDY].ns,
 			   r[PATH_BUDDY].entries, iovas[PATH_BUDDY],
-			   r[PATH_FLOOR].ns, r[PATH_FLOOR].entries);
+			   r[PATH_FLOOR].ns, r[PATH_FLOOR].entries,
+			   r[PATH_HELPER2].ns);
 	}
 }
 
