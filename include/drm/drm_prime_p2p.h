@@ -17,14 +17,17 @@ struct dentry;
 struct device;
 struct dma_buf;
 struct dma_buf_attachment;
+struct dma_buf_ops;
 struct drm_device;
 struct drm_gem_object;
+struct iosys_map;
 struct p2pdma_provider;
 struct phys_vec;
 struct sg_table;
 struct ttm_buffer_object;
 struct ttm_placement;
 struct ttm_resource;
+struct vm_area_struct;
 
 /**
  * enum drm_prime_p2p_map_kind - how an importer's mapping was made
@@ -48,10 +51,10 @@ enum drm_prime_p2p_map_kind {
 /**
  * struct drm_prime_p2p_funcs - driver hooks of the P2P dma-buf exporter
  *
- * Only @placement is required. The mapping hooks (@resource_ranges,
- * @provider, @map_ranges, @unmap_ranges) are called with the reservation
- * lock of the object held; @placement and @reachable may be called without
- * it, from attach.
+ * @placement and @resource_ranges are required. The mapping hooks
+ * (@resource_ranges, @provider, @map_ranges, @unmap_ranges) are called with
+ * the reservation lock of the object held; @placement and @reachable may be
+ * called without it, from attach.
  */
 struct drm_prime_p2p_funcs {
 	/**
@@ -147,6 +150,17 @@ struct drm_prime_p2p_funcs {
 	 * decides what it can do with the pages it maps.
 	 */
 	const struct ttm_placement *(*contiguous_placement)(struct drm_gem_object *obj);
+
+	/**
+	 * @dmabuf_ops: The dma-buf callbacks to export with, for a driver
+	 * that wraps some of the helper's (runtime PM around attach and
+	 * detach, its own bookkeeping) or tells its own buffers by their
+	 * &dma_buf.ops. Each must be the helper's drm_prime_p2p_dmabuf_*()
+	 * callback or call it; attach, detach, pin, unpin, map_dma_buf,
+	 * unmap_dma_buf and release are required. Optional: by default
+	 * drm_prime_p2p_dmabuf_ops.
+	 */
+	const struct dma_buf_ops *dmabuf_ops;
 };
 
 /**
@@ -205,6 +219,29 @@ void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p);
 struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 				     struct drm_prime_p2p_object *pobj,
 				     struct drm_gem_object *obj, int flags);
+
+extern const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
+int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attach);
+void drm_prime_p2p_dmabuf_detach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attach);
+int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach);
+void drm_prime_p2p_dmabuf_unpin(struct dma_buf_attachment *attach);
+struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
+					  enum dma_data_direction dir);
+void drm_prime_p2p_dmabuf_unmap(struct dma_buf_attachment *attach,
+				struct sg_table *sgt,
+				enum dma_data_direction dir);
+void drm_prime_p2p_dmabuf_release(struct dma_buf *dmabuf);
+int drm_prime_p2p_dmabuf_mmap(struct dma_buf *dmabuf,
+			      struct vm_area_struct *vma);
+int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map);
+void drm_prime_p2p_dmabuf_vunmap(struct dma_buf *dmabuf,
+				 struct iosys_map *map);
+int drm_prime_p2p_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
+					  enum dma_data_direction dir);
+int drm_prime_p2p_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction dir);
 struct drm_gem_object *drm_prime_p2p_gem_prime_import(struct drm_device *dev,
 						      struct dma_buf *dma_buf);
 bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf);

@@ -8,11 +8,13 @@
 #include <linux/dma-buf-mapping.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
+#include <linux/hashtable.h>
 #include <linux/iommu.h>
 #include <linux/iommu-dma.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/pci-p2pdma.h>
+#include <linux/rcupdate.h>
 #include <linux/scatterlist.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -57,6 +59,8 @@ struct drm_prime_p2p_export {
 	struct drm_prime_p2p_device *p2p;
 	struct drm_gem_object *obj;
 	struct dma_buf *dmabuf;
+	struct hlist_node hash_node;	/* in p2p_exports, by @dmabuf */
+	struct rcu_head rcu;
 	struct list_head link;
 	struct hlist_node obj_link;	/* in &drm_prime_p2p_object.exports */
 	/*
@@ -92,6 +96,7 @@ struct drm_prime_p2p_export {
 /* Per attachment, in &dma_buf_attachment.priv; under the reservation lock. */
 struct drm_prime_p2p_attach {
 	struct list_head link;	/* in &drm_prime_p2p_export.attachments */
+	struct drm_prime_p2p_export *exp;
 	struct dma_buf_attachment *attach;
 	u32 reach;		/* device memory types reached, BIT(mem_type) */
 	unsigned int pins;
@@ -144,7 +149,14 @@ struct drm_prime_p2p_mapping {
 	struct drm_prime_p2p_dma_range dma[] __counted_by(nr);
 };
 
-static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
+/*
+ * Every live export, by its dma-buf: &dma_buf.priv is the exported GEM
+ * object, as DRM code that checks its own buffers expects. Written under
+ * p2p_exports_lock, read under RCU; the callbacks that come with an
+ * attachment find their export through it instead.
+ */
+static DEFINE_HASHTABLE(p2p_exports, 10);
+static DEFINE_SPINLOCK(p2p_exports_lock);
 
 /* debugfs: drm_prime_p2p/<device>/<inode of each export's dma-buf> */
 #define P2P_DEBUGFS_ROOT "drm_prime_p2p"
@@ -177,6 +189,27 @@ static const char * const kind_names[] = {
 	[DRM_PRIME_P2P_MAP_DRIVER] = "p2p-driver",
 	[DRM_PRIME_P2P_MAP_PAGES] = "pages",
 };
+
+/*
+ * The export of @dmabuf, or NULL when the helper did not make it. The
+ * caller holds a reference on @dmabuf (or is its release): the export
+ * lives as long.
+ */
+static struct drm_prime_p2p_export *to_exp(const struct dma_buf *dmabuf)
+{
+	struct drm_prime_p2p_export *exp, *found = NULL;
+
+	rcu_read_lock();
+	hash_for_each_possible_rcu(p2p_exports, exp, hash_node,
+				   (unsigned long)dmabuf) {
+		if (exp->dmabuf == dmabuf) {
+			found = exp;
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return found;
+}
 
 static struct ttm_buffer_object *to_bo(struct drm_prime_p2p_export *exp)
 {
@@ -381,15 +414,38 @@ static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
 	return validate_for(exp, pl, reach);
 }
 
-static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+/**
+ * drm_prime_p2p_dmabuf_attach - &dma_buf_ops.attach of the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @attach: the new attachment
+ *
+ * Decides what the importer of @attach reaches and keeps the helper's
+ * state in &dma_buf_attachment.priv, which the other callbacks need: a
+ * driver that wraps this (runtime PM, its own bookkeeping) calls it, and
+ * calls drm_prime_p2p_dmabuf_detach() from its detach.
+ *
+ * Context: process context, as the dma-buf core calls attach, the
+ * reservation lock not held; takes it.
+ *
+ * Returns: 0, or -ENODEV after a revoke, -EOPNOTSUPP when the importer
+ * reaches no memory the buffer may use, -EBUSY when the buffer is pinned
+ * where it cannot reach, -EINVAL for a segment size below a page, -ENOMEM.
+ */
+int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
+				struct dma_buf_attachment *attach)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
-	struct ttm_buffer_object *bo = to_bo(exp);
-	struct drm_device *drm = exp->obj->dev;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	struct drm_prime_p2p_attach *pa;
+	struct ttm_buffer_object *bo;
+	struct drm_device *drm;
 	u32 dev_types, reach;
 	bool sys;
 	int ret;
+
+	if (WARN_ON(!exp))
+		return -EINVAL;
+	bo = to_bo(exp);
+	drm = exp->obj->dev;
 
 	if (dma_get_max_seg_size(attach->dev) < PAGE_SIZE) {
 		drm_dbg_prime(drm, "%s: max segment size %u is below a page\n",
@@ -425,6 +481,7 @@ static int p2p_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
 		/* Seen by every pin from now on, under the same lock. */
 		attach->peer2peer = reach != 0;
 		pa->reach = reach;
+		pa->exp = exp;
 		pa->attach = attach;
 		attach->priv = pa;
 		list_add_tail(&pa->link, &exp->attachments);
@@ -441,15 +498,27 @@ err_free:
 	trace_drm_prime_p2p_attach(attach, 0, ret);
 	return ret;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_attach);
 
 static void unmap_one(struct drm_prime_p2p_export *exp,
 		      struct dma_buf_attachment *attach,
 		      struct drm_prime_p2p_mapping *m);
 
-static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach)
+/**
+ * drm_prime_p2p_dmabuf_detach - &dma_buf_ops.detach of the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @attach: the attachment going
+ *
+ * Frees what drm_prime_p2p_dmabuf_attach() kept; mappings and pins the
+ * importer left are undone, with a warning.
+ *
+ * Context: process context, the reservation lock not held; takes it.
+ */
+void drm_prime_p2p_dmabuf_detach(struct dma_buf *dmabuf,
+				 struct dma_buf_attachment *attach)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
 	struct drm_prime_p2p_attach *pa = to_pa(attach);
+	struct drm_prime_p2p_export *exp = pa->exp;
 	struct drm_prime_p2p_mapping *m, *tmp;
 
 	dma_resv_lock(exp->obj->resv, NULL);
@@ -472,6 +541,7 @@ static void p2p_detach(struct dma_buf *dmabuf, struct dma_buf_attachment *attach
 	kfree(pa);
 	attach->priv = NULL;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_detach);
 
 static bool ranges_addressable(struct device *dev, const struct phys_vec *vec,
 			       unsigned int nr);
@@ -571,9 +641,23 @@ static int importers_address(struct drm_prime_p2p_export *exp,
 	return 1;
 }
 
-static int p2p_pin(struct dma_buf_attachment *attach)
+/**
+ * drm_prime_p2p_dmabuf_pin - &dma_buf_ops.pin of the helper's exports
+ * @attach: the attachment that pins
+ *
+ * Places the buffer where every importer reaches it (device memory when
+ * they all reach it peer-to-peer and may have it, else system memory:
+ * physically contiguous for an importer that needs one range), then pins
+ * it.
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ *
+ * Returns: 0, or -ENODEV after a revoke, -EBUSY when it is pinned where an
+ * importer cannot reach it, or the error of the validation.
+ */
+int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 {
-	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct drm_prime_p2p_attach *pa;
 	u32 reach = ~0u;
@@ -647,10 +731,17 @@ static int p2p_pin(struct dma_buf_attachment *attach)
 	to_pa(attach)->pins++;
 	return 0;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_pin);
 
-static void p2p_unpin(struct dma_buf_attachment *attach)
+/**
+ * drm_prime_p2p_dmabuf_unpin - &dma_buf_ops.unpin of the helper's exports
+ * @attach: the attachment that pinned
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ */
+void drm_prime_p2p_dmabuf_unpin(struct dma_buf_attachment *attach)
 {
-	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 
 	dma_resv_assert_held(exp->obj->resv);
 	if (WARN_ON(!to_pa(attach)->pins))
@@ -658,6 +749,7 @@ static void p2p_unpin(struct dma_buf_attachment *attach)
 	to_pa(attach)->pins--;
 	ttm_bo_unpin(to_bo(exp));
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_unpin);
 
 /**
  * drm_prime_p2p_contiguous_ranges - &drm_prime_p2p_funcs.resource_ranges of
@@ -1221,11 +1313,27 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-static struct sg_table *p2p_map(struct dma_buf_attachment *attach,
-				enum dma_data_direction dir)
+/**
+ * drm_prime_p2p_dmabuf_map - &dma_buf_ops.map_dma_buf of the helper's exports
+ * @attach: the attachment to map for
+ * @dir: the direction of the DMA
+ *
+ * Places an unpinned buffer where the importer reaches it, migrating it
+ * when it must, and maps it for the importer's device: device memory as
+ * its physical ranges, system memory as its pages.
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ *
+ * Returns: the sg table, or an ERR_PTR: -ENODEV after a revoke, -EBUSY
+ * when it is pinned out of the importer's reach, -ERANGE when it cannot
+ * leave device memory beyond the importer's DMA mask, the error of the
+ * validation or of the DMA API.
+ */
+struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
+					  enum dma_data_direction dir)
 {
-	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
 	struct drm_prime_p2p_attach *pa = to_pa(attach);
+	struct drm_prime_p2p_export *exp = pa->exp;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct drm_prime_p2p_mapping *m;
 	struct sg_table *sgt;
@@ -1301,6 +1409,7 @@ err:
 				DRM_PRIME_P2P_MAP_NONE, 0, ret);
 	return ERR_PTR(ret);
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_map);
 
 static void unmap_one(struct drm_prime_p2p_export *exp,
 		      struct dma_buf_attachment *attach,
@@ -1352,10 +1461,20 @@ static void unmap_one(struct drm_prime_p2p_export *exp,
 		kvfree(m);
 }
 
-static void p2p_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
-		      enum dma_data_direction dir)
+/**
+ * drm_prime_p2p_dmabuf_unmap - &dma_buf_ops.unmap_dma_buf of the helper's
+ *	exports
+ * @attach: the attachment the table was mapped for
+ * @sgt: the table drm_prime_p2p_dmabuf_map() gave
+ * @dir: the direction it was mapped with
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ */
+void drm_prime_p2p_dmabuf_unmap(struct dma_buf_attachment *attach,
+				struct sg_table *sgt,
+				enum dma_data_direction dir)
 {
-	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct drm_prime_p2p_mapping *m;
 
 	dma_resv_assert_held(exp->obj->resv);
@@ -1369,10 +1488,18 @@ static void p2p_unmap(struct dma_buf_attachment *attach, struct sg_table *sgt,
 	WARN(1, "%s: unmap of a table this attachment was not given\n",
 	     dev_name(attach->dev));
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_unmap);
 
-static void p2p_release(struct dma_buf *dmabuf)
+/**
+ * drm_prime_p2p_dmabuf_release - &dma_buf_ops.release of the helper's exports
+ * @dmabuf: the dma-buf going
+ *
+ * Context: process context; takes the device's &drm_prime_p2p_device.lock
+ * and the reservation lock.
+ */
+void drm_prime_p2p_dmabuf_release(struct dma_buf *dmabuf)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	struct drm_prime_p2p_device *p2p = exp->p2p;
 	struct drm_gem_object *obj = exp->obj;
 	struct drm_device *drm = obj->dev;
@@ -1388,27 +1515,54 @@ static void p2p_release(struct dma_buf *dmabuf)
 	hlist_del(&exp->obj_link);
 	drop_ranges(exp);
 	dma_resv_unlock(obj->resv);
-	kfree(exp);
+	spin_lock(&p2p_exports_lock);
+	hash_del_rcu(&exp->hash_node);
+	spin_unlock(&p2p_exports_lock);
+	kfree_rcu(exp, rcu);
 
 	drm_gem_object_put(obj);
 	drm_dev_put(drm);
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_release);
 
-static int p2p_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
+/**
+ * drm_prime_p2p_dmabuf_mmap - &dma_buf_ops.mmap of the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @vma: the mapping
+ *
+ * Maps the object as its GEM mmap does.
+ *
+ * Context: process context, as the dma-buf core calls mmap.
+ *
+ * Returns: 0 or a negative error code.
+ */
+int drm_prime_p2p_dmabuf_mmap(struct dma_buf *dmabuf, struct vm_area_struct *vma)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
-
-	return drm_gem_prime_mmap(exp->obj, vma);
+	return drm_gem_prime_mmap(dmabuf->priv, vma);
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_mmap);
 
 /*
  * A kernel mapping pins the buffer where it is until it is unmapped. The
  * driver's GEM vmap, when it has one, makes the mapping: it knows whether
  * its device memory is I/O memory.
  */
-static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
+/**
+ * drm_prime_p2p_dmabuf_vmap - &dma_buf_ops.vmap of the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @map: set to the kernel mapping
+ *
+ * Pins the buffer (in system memory where device memory goes with the
+ * device and the buffer may leave it) and maps it with the object's vmap,
+ * or ttm_bo_vmap().
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ *
+ * Returns: 0, or -ENODEV after a revoke, the error of the vmap.
+ */
+int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	struct drm_gem_object *obj = exp->obj;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	int ret;
@@ -1453,10 +1607,18 @@ static int p2p_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		atomic_inc(&exp->p2p->device_mapped);
 	return 0;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_vmap);
 
-static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
+/**
+ * drm_prime_p2p_dmabuf_vunmap - &dma_buf_ops.vunmap of the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @map: the kernel mapping drm_prime_p2p_dmabuf_vmap() gave
+ *
+ * Context: the reservation lock held, as the dma-buf core holds it.
+ */
+void drm_prime_p2p_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	struct drm_gem_object *obj = exp->obj;
 	struct ttm_buffer_object *bo = to_bo(exp);
 
@@ -1474,6 +1636,7 @@ static void p2p_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 	}
 	exp->vmap_waited = false;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_vunmap);
 
 /*
  * Hand the importers' live mappings of RAM to the CPU or back to the
@@ -1527,10 +1690,24 @@ static void sync_mappings(struct drm_prime_p2p_export *exp, bool for_cpu)
 	}
 }
 
-static int p2p_begin_cpu_access(struct dma_buf *dmabuf,
-				enum dma_data_direction dir)
+/**
+ * drm_prime_p2p_dmabuf_begin_cpu_access - &dma_buf_ops.begin_cpu_access of
+ *	the helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @dir: what the CPU does: DMA_FROM_DEVICE reads, else it writes too
+ *
+ * Waits for the devices' access the CPU must see or must not disturb, and
+ * syncs the importers' mappings of RAM for the CPU. A driver that moves
+ * the buffer where the CPU reads it faster wraps this.
+ *
+ * Context: process context, the reservation lock not held; takes it.
+ *
+ * Returns: 0, or -EINTR/-ERESTARTSYS when interrupted.
+ */
+int drm_prime_p2p_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
+					  enum dma_data_direction dir)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	bool cpu_writes = dir != DMA_FROM_DEVICE;
 	long ret;
 
@@ -1548,11 +1725,24 @@ static int p2p_begin_cpu_access(struct dma_buf *dmabuf,
 	dma_resv_unlock(exp->obj->resv);
 	return 0;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_begin_cpu_access);
 
-static int p2p_end_cpu_access(struct dma_buf *dmabuf,
-			      enum dma_data_direction dir)
+/**
+ * drm_prime_p2p_dmabuf_end_cpu_access - &dma_buf_ops.end_cpu_access of the
+ *	helper's exports
+ * @dmabuf: a dma-buf made by drm_prime_p2p_export()
+ * @dir: as for drm_prime_p2p_dmabuf_begin_cpu_access()
+ *
+ * Syncs the importers' mappings of RAM back for their devices.
+ *
+ * Context: process context, the reservation lock not held; takes it.
+ *
+ * Returns: 0, or -EINTR/-ERESTARTSYS when interrupted.
+ */
+int drm_prime_p2p_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
+					enum dma_data_direction dir)
 {
-	struct drm_prime_p2p_export *exp = dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	int ret;
 
 	/* What the CPU wrote, the devices see through their mappings. */
@@ -1563,21 +1753,29 @@ static int p2p_end_cpu_access(struct dma_buf *dmabuf,
 	dma_resv_unlock(exp->obj->resv);
 	return 0;
 }
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_end_cpu_access);
 
-static const struct dma_buf_ops drm_prime_p2p_dmabuf_ops = {
-	.attach = p2p_attach,
-	.detach = p2p_detach,
-	.pin = p2p_pin,
-	.unpin = p2p_unpin,
-	.map_dma_buf = p2p_map,
-	.unmap_dma_buf = p2p_unmap,
-	.release = p2p_release,
-	.mmap = p2p_mmap,
-	.vmap = p2p_vmap,
-	.vunmap = p2p_vunmap,
-	.begin_cpu_access = p2p_begin_cpu_access,
-	.end_cpu_access = p2p_end_cpu_access,
+/**
+ * drm_prime_p2p_dmabuf_ops - the dma-buf callbacks of the helper's exports
+ *
+ * What drm_prime_p2p_export() exports with unless the driver gives its own
+ * in &drm_prime_p2p_funcs.dmabuf_ops.
+ */
+const struct dma_buf_ops drm_prime_p2p_dmabuf_ops = {
+	.attach = drm_prime_p2p_dmabuf_attach,
+	.detach = drm_prime_p2p_dmabuf_detach,
+	.pin = drm_prime_p2p_dmabuf_pin,
+	.unpin = drm_prime_p2p_dmabuf_unpin,
+	.map_dma_buf = drm_prime_p2p_dmabuf_map,
+	.unmap_dma_buf = drm_prime_p2p_dmabuf_unmap,
+	.release = drm_prime_p2p_dmabuf_release,
+	.mmap = drm_prime_p2p_dmabuf_mmap,
+	.vmap = drm_prime_p2p_dmabuf_vmap,
+	.vunmap = drm_prime_p2p_dmabuf_vunmap,
+	.begin_cpu_access = drm_prime_p2p_dmabuf_begin_cpu_access,
+	.end_cpu_access = drm_prime_p2p_dmabuf_end_cpu_access,
 };
+EXPORT_SYMBOL(drm_prime_p2p_dmabuf_ops);
 
 static int p2p_debugfs_show(struct seq_file *m, void *data)
 {
@@ -1670,9 +1868,18 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 			      struct drm_device *drm,
 			      const struct drm_prime_p2p_funcs *funcs)
 {
+	const struct dma_buf_ops *ops = funcs ? funcs->dmabuf_ops : NULL;
+
 	if (!funcs || !funcs->placement || !funcs->resource_ranges ||
 	    !funcs->map_ranges != !funcs->unmap_ranges) {
 		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, and map_ranges only with unmap_ranges\n");
+		return -EINVAL;
+	}
+	/* The helper keeps its state in what attach sets up. */
+	if (ops && (!ops->attach || !ops->detach || !ops->pin ||
+		    !ops->unpin || !ops->map_dma_buf || !ops->unmap_dma_buf ||
+		    !ops->release)) {
+		drm_err(drm, "P2P dma-buf: the driver's dma-buf callbacks must attach, detach, pin, unpin, map, unmap and release through the helper's\n");
 		return -EINVAL;
 	}
 	p2p->drm = drm;
@@ -1720,8 +1927,10 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
  * @flags: flags of the dma-buf file, as for drm_gem_prime_export()
  *
  * For the driver's &drm_gem_object_funcs.export. Every importer gets its own
- * mapping (see Documentation/gpu/drm-prime-p2p.rst). The export is linked
- * to @pobj until the dma-buf is released, so that
+ * mapping (see Documentation/gpu/drm-prime-p2p.rst). The dma-buf's
+ * &dma_buf.priv is @obj, as for drm_gem_prime_export(), and its callbacks
+ * are &drm_prime_p2p_funcs.dmabuf_ops, by default drm_prime_p2p_dmabuf_ops.
+ * The export is linked to @pobj until the dma-buf is released, so that
  * drm_prime_p2p_move_notify() reaches its importers however long the
  * dma-buf outlives the object's GEM handles.
  *
@@ -1754,10 +1963,10 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 
 	exp_info.exp_name = "drm_prime_p2p";
 	exp_info.owner = drm->driver->fops ? drm->driver->fops->owner : NULL;
-	exp_info.ops = &drm_prime_p2p_dmabuf_ops;
+	exp_info.ops = p2p->funcs->dmabuf_ops ?: &drm_prime_p2p_dmabuf_ops;
 	exp_info.size = obj->size;
 	exp_info.flags = flags;
-	exp_info.priv = exp;
+	exp_info.priv = obj;
 	exp_info.resv = obj->resv;
 
 	mutex_lock(&p2p->lock);
@@ -1773,6 +1982,9 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		return dmabuf;
 	}
 	exp->dmabuf = dmabuf;
+	spin_lock(&p2p_exports_lock);
+	hash_add_rcu(p2p_exports, &exp->hash_node, (unsigned long)dmabuf);
+	spin_unlock(&p2p_exports_lock);
 	/*
 	 * CPU mappings of the dma-buf must go where the device's own mappings
 	 * of the object go, so that TTM's ttm_bo_unmap_virtual() zaps them
@@ -1798,13 +2010,17 @@ EXPORT_SYMBOL(drm_prime_p2p_export);
  * drm_prime_p2p_is_export - is a dma-buf exported by the P2P helper?
  * @dma_buf: the dma-buf
  *
- * Context: any context; takes no lock.
+ * Whatever callbacks the exporting driver gave it: its own wrappers of the
+ * helper's are found too.
+ *
+ * Context: any context; the caller holds a reference on @dma_buf; takes no
+ * lock.
  *
  * Returns: true when @dma_buf was made by drm_prime_p2p_export().
  */
 bool drm_prime_p2p_is_export(const struct dma_buf *dma_buf)
 {
-	return dma_buf->ops == &drm_prime_p2p_dmabuf_ops;
+	return to_exp(dma_buf);
 }
 EXPORT_SYMBOL(drm_prime_p2p_is_export);
 
@@ -1824,12 +2040,7 @@ EXPORT_SYMBOL(drm_prime_p2p_is_export);
 struct drm_gem_object *
 drm_prime_p2p_exported_object(const struct dma_buf *dma_buf)
 {
-	const struct drm_prime_p2p_export *exp;
-
-	if (!drm_prime_p2p_is_export(dma_buf))
-		return NULL;
-	exp = dma_buf->priv;
-	return exp->obj;
+	return drm_prime_p2p_is_export(dma_buf) ? dma_buf->priv : NULL;
 }
 EXPORT_SYMBOL(drm_prime_p2p_exported_object);
 
@@ -1847,12 +2058,11 @@ EXPORT_SYMBOL(drm_prime_p2p_exported_object);
  */
 bool drm_prime_p2p_export_revoked(struct dma_buf *dma_buf)
 {
-	struct drm_prime_p2p_export *exp;
+	struct drm_prime_p2p_export *exp = to_exp(dma_buf);
 
-	if (WARN_ON(!drm_prime_p2p_is_export(dma_buf)))
+	if (WARN_ON(!exp))
 		return false;
 	dma_resv_assert_held(dma_buf->resv);
-	exp = dma_buf->priv;
 	return exp->revoked;
 }
 EXPORT_SYMBOL(drm_prime_p2p_export_revoked);
@@ -2194,7 +2404,7 @@ VISIBLE_IF_KUNIT size_t
 drm_prime_p2p_footprint(struct dma_buf_attachment *attach,
 			size_t *export_bytes, size_t *attach_bytes)
 {
-	struct drm_prime_p2p_export *exp = attach->dmabuf->priv;
+	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct drm_prime_p2p_mapping *m;
 
 	dma_resv_assert_held(attach->dmabuf->resv);

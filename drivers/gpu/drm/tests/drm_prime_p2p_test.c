@@ -63,6 +63,7 @@ struct mock_dev {
 	unsigned int stride;	/* and 1: adjacent, 2: a gap after each */
 	unsigned int ranges_calls;	/* of split_resource_ranges() */
 	unsigned long vram_lpfn;	/* of the VRAM place of new buffers */
+	int pm_refs;		/* test_driver_dmabuf_ops()'s runtime PM */
 	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
@@ -3170,6 +3171,114 @@ static void bench_invalidate(struct kunit *test)
 	}
 }
 
+/*
+ * A driver with rules of its own: its own dma-buf callbacks around the
+ * helper's (runtime PM references held from attach to detach, as amdgpu
+ * and xe hold them), and &dma_buf.priv the GEM object as DRM code expects.
+ */
+static struct mock_dev *dmabuf_mock(struct dma_buf *dmabuf)
+{
+	struct drm_gem_object *obj = dmabuf->priv;
+
+	return container_of(obj->dev, struct mock_dev, drm);
+}
+
+static int wrapped_attach(struct dma_buf *dmabuf,
+			  struct dma_buf_attachment *attach)
+{
+	struct mock_dev *md = dmabuf_mock(dmabuf);
+	int ret;
+
+	md->pm_refs++;
+	ret = drm_prime_p2p_dmabuf_attach(dmabuf, attach);
+	if (ret)
+		md->pm_refs--;
+	return ret;
+}
+
+static void wrapped_detach(struct dma_buf *dmabuf,
+			   struct dma_buf_attachment *attach)
+{
+	drm_prime_p2p_dmabuf_detach(dmabuf, attach);
+	dmabuf_mock(dmabuf)->pm_refs--;
+}
+
+static const struct dma_buf_ops wrapped_dmabuf_ops = {
+	.attach = wrapped_attach,
+	.detach = wrapped_detach,
+	.pin = drm_prime_p2p_dmabuf_pin,
+	.unpin = drm_prime_p2p_dmabuf_unpin,
+	.map_dma_buf = drm_prime_p2p_dmabuf_map,
+	.unmap_dma_buf = drm_prime_p2p_dmabuf_unmap,
+	.release = drm_prime_p2p_dmabuf_release,
+	.mmap = drm_prime_p2p_dmabuf_mmap,
+	.vmap = drm_prime_p2p_dmabuf_vmap,
+	.vunmap = drm_prime_p2p_dmabuf_vunmap,
+	.begin_cpu_access = drm_prime_p2p_dmabuf_begin_cpu_access,
+	.end_cpu_access = drm_prime_p2p_dmabuf_end_cpu_access,
+};
+
+static const struct drm_prime_p2p_funcs wrapped_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.pinned_p2p = true,
+	.dmabuf_ops = &wrapped_dmabuf_ops,
+};
+
+static void test_driver_dmabuf_ops(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
+	struct fake_importer *imp, *tiny;
+	struct drm_gem_object *obj;
+	struct dma_buf *dmabuf, *peer;
+	struct sg_table *sgt;
+	struct mock_bo *bo, *tt;
+
+	md->p2p.funcs = &wrapped_p2p_funcs;
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x4d);
+
+	/* Told apart as a driver tells its own buffers apart. */
+	KUNIT_EXPECT_PTR_EQ(test, dmabuf->ops, &wrapped_dmabuf_ops);
+	KUNIT_EXPECT_PTR_EQ(test, dmabuf->priv, &bo->tbo.base);
+	KUNIT_EXPECT_TRUE(test, drm_prime_p2p_is_export(dmabuf));
+	KUNIT_EXPECT_PTR_EQ(test, drm_prime_p2p_exported_object(dmabuf),
+			    &bo->tbo.base);
+	obj = drm_prime_p2p_gem_prime_import(&md->drm, dmabuf);
+	KUNIT_EXPECT_PTR_EQ(test, obj, &bo->tbo.base);
+	if (!IS_ERR(obj))
+		drm_gem_object_put(obj);
+
+	/* The wrappers around attach and detach, balanced also on failure. */
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, true);
+	tiny = fake_importer(test, "tiny", DMA_BIT_MASK(64), SZ_2K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_EQ(test, md->pm_refs, 1);
+	KUNIT_EXPECT_EQ(test, imp_attach(tiny, dmabuf, &dynamic_p2p_ops), -EINVAL);
+	KUNIT_EXPECT_EQ(test, md->pm_refs, 1);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+	expect_contents(test, imp, sgt, SZ_256K, 0x4d);
+	imp_detach(imp);
+	KUNIT_EXPECT_EQ(test, md->pm_refs, 0);
+	unexport(bo, dmabuf);
+
+	/* Another exporter's dma-buf is not taken for one. */
+	tt = mock_bo_create(test, SZ_256K, TT_ONLY);
+	tt->tbo.base.funcs = &pages_peer_gem_funcs;
+	peer = drm_gem_prime_export(&tt->tbo.base, O_RDWR);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, peer);
+	KUNIT_EXPECT_FALSE(test, drm_prime_p2p_is_export(peer));
+	KUNIT_EXPECT_NULL(test, drm_prime_p2p_exported_object(peer));
+	dma_buf_put(peer);
+	drm_gem_object_put(&tt->tbo.base);
+	md->p2p.funcs = funcs;
+}
+
 /* Runs of adjacent DMA addresses in @sgt: the IOVA ranges it spans. */
 static unsigned int dma_runs(struct sg_table *sgt)
 {
@@ -3385,6 +3494,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_dma_mask),
 	KUNIT_CASE(test_pin_dma_mask),
 	KUNIT_CASE(test_fault_injection),
+	KUNIT_CASE(test_driver_dmabuf_ops),
 	{}
 };
 
