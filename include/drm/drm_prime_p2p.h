@@ -25,6 +25,7 @@ struct p2pdma_provider;
 struct phys_vec;
 struct sg_table;
 struct ttm_buffer_object;
+struct ttm_operation_ctx;
 struct ttm_placement;
 struct ttm_resource;
 struct vm_area_struct;
@@ -52,9 +53,9 @@ enum drm_prime_p2p_map_kind {
  * struct drm_prime_p2p_funcs - driver hooks of the P2P dma-buf exporter
  *
  * @placement and @resource_ranges are required. The mapping hooks
- * (@resource_ranges, @provider, @map_ranges, @unmap_ranges) are called with
- * the reservation lock of the object held; @placement and @reachable may be
- * called without it, from attach.
+ * (@resource_ranges, @provider, @map_ranges, @unmap_ranges) and @validate,
+ * @pin and @unpin are called with the reservation lock of the object held;
+ * @placement and @reachable may be called without it, from attach.
  */
 struct drm_prime_p2p_funcs {
 	/**
@@ -150,6 +151,31 @@ struct drm_prime_p2p_funcs {
 	 * decides what it can do with the pages it maps.
 	 */
 	const struct ttm_placement *(*contiguous_placement)(struct drm_gem_object *obj);
+
+	/**
+	 * @validate: Validate @obj into @placement, as ttm_bo_validate()
+	 * does, for a driver with rules of its own: a validation context,
+	 * accounting, eviction it arranges. @placement is a part of what
+	 * @placement (the hook) gives, filtered for an importer. Optional:
+	 * by default ttm_bo_validate().
+	 */
+	int (*validate)(struct drm_gem_object *obj,
+			struct ttm_placement *placement,
+			struct ttm_operation_ctx *ctx);
+
+	/**
+	 * @pin: Pin @obj where it is: the helper placed it for the
+	 * importers first. For a driver whose pin counts (visible VRAM,
+	 * pinned memory accounting) or keeps pinned buffers on a list of its
+	 * own (suspend and resume). Optional, with @unpin: by default
+	 * ttm_bo_pin(), which cannot fail.
+	 */
+	int (*pin)(struct drm_gem_object *obj);
+
+	/**
+	 * @unpin: Undo @pin. Required with @pin.
+	 */
+	void (*unpin)(struct drm_gem_object *obj);
 
 	/**
 	 * @dmabuf_ops: The dma-buf callbacks to export with, for a driver

@@ -229,6 +229,38 @@ static struct drm_prime_p2p_attach *to_pa(struct dma_buf_attachment *attach)
 	return attach->priv;
 }
 
+/* TTM calls the driver may take over: validation, pinning. */
+static int p2p_validate(struct drm_prime_p2p_export *exp,
+			struct ttm_placement *placement,
+			struct ttm_operation_ctx *ctx)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+
+	if (funcs->validate)
+		return funcs->validate(exp->obj, placement, ctx);
+	return ttm_bo_validate(to_bo(exp), placement, ctx);
+}
+
+static int p2p_pin_bo(struct drm_prime_p2p_export *exp)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+
+	if (funcs->pin)
+		return funcs->pin(exp->obj);
+	ttm_bo_pin(to_bo(exp));
+	return 0;
+}
+
+static void p2p_unpin_bo(struct drm_prime_p2p_export *exp)
+{
+	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+
+	if (funcs->unpin)
+		funcs->unpin(exp->obj);
+	else
+		ttm_bo_unpin(to_bo(exp));
+}
+
 /* Is @mem_type one of the driver's contiguous_placement? */
 static bool is_contiguous_type(struct drm_prime_p2p_export *exp, u32 mem_type)
 {
@@ -389,7 +421,7 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 		goto out;
 	filtered.num_placement = n;
 	filtered.placement = places;
-	ret = P2P_FAULT(ttm_bo_validate(bo, &filtered, &ctx), -ENOMEM);
+	ret = P2P_FAULT(p2p_validate(exp, &filtered, &ctx), -ENOMEM);
 	if (!ret && bo->resource && bo->resource->mem_type != old_type) {
 		exp->migrations++;
 		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
@@ -534,7 +566,7 @@ void drm_prime_p2p_dmabuf_detach(struct dma_buf *dmabuf,
 		list_for_each_entry_safe(m, tmp, &pa->mappings, link)
 			unmap_one(exp, attach, m);
 		for (; pa->pins; pa->pins--)
-			ttm_bo_unpin(to_bo(exp));
+			p2p_unpin_bo(exp);
 	}
 	dma_resv_unlock(exp->obj->resv);
 	kvfree(pa->spare);
@@ -588,10 +620,10 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	pl = funcs->contiguous_placement(exp->obj);
 	if (!pl || !pl->num_placement)
 		return place_for(exp, 0);
-	/* A shallow copy: ttm_bo_validate() takes a non-const placement. */
+	/* A shallow copy: validation takes a non-const placement. */
 	contig = *pl;
 	old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
-	ret = P2P_FAULT(ttm_bo_validate(bo, &contig, &ctx), -ENOMEM);
+	ret = P2P_FAULT(p2p_validate(exp, &contig, &ctx), -ENOMEM);
 	if (ret == -ENOMEM || ret == -ENOSPC) {
 		drm_dbg_prime(exp->obj->dev,
 			      "%s: no contiguous system memory for %zu bytes (%d): pinned in pages\n",
@@ -648,12 +680,12 @@ static int importers_address(struct drm_prime_p2p_export *exp,
  * Places the buffer where every importer reaches it (device memory when
  * they all reach it peer-to-peer and may have it, else system memory:
  * physically contiguous for an importer that needs one range), then pins
- * it.
+ * it with &drm_prime_p2p_funcs.pin, or ttm_bo_pin().
  *
  * Context: the reservation lock held, as the dma-buf core holds it.
  *
  * Returns: 0, or -ENODEV after a revoke, -EBUSY when it is pinned where an
- * importer cannot reach it, or the error of the validation.
+ * importer cannot reach it, or the error of the validation or the pin.
  */
 int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 {
@@ -727,7 +759,9 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 				     true, MAX_SCHEDULE_TIMEOUT);
 	if (wait < 0)
 		return wait;
-	ttm_bo_pin(bo);
+	ret = p2p_pin_bo(exp);
+	if (ret)
+		return ret;
 	to_pa(attach)->pins++;
 	return 0;
 }
@@ -747,7 +781,7 @@ void drm_prime_p2p_dmabuf_unpin(struct dma_buf_attachment *attach)
 	if (WARN_ON(!to_pa(attach)->pins))
 		return;
 	to_pa(attach)->pins--;
-	ttm_bo_unpin(to_bo(exp));
+	p2p_unpin_bo(exp);
 }
 EXPORT_SYMBOL(drm_prime_p2p_dmabuf_unpin);
 
@@ -1558,7 +1592,7 @@ EXPORT_SYMBOL(drm_prime_p2p_dmabuf_mmap);
  *
  * Context: the reservation lock held, as the dma-buf core holds it.
  *
- * Returns: 0, or -ENODEV after a revoke, the error of the vmap.
+ * Returns: 0, or -ENODEV after a revoke, the error of the pin or the vmap.
  */
 int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
@@ -1587,14 +1621,16 @@ int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 				return ret;
 		}
 	}
-	ttm_bo_pin(bo);
+	ret = p2p_pin_bo(exp);
+	if (ret)
+		return ret;
 	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
 	if (obj->funcs->vmap)
 		ret = obj->funcs->vmap(obj, map);
 	else
 		ret = ttm_bo_vmap(bo, map);
 	if (ret) {
-		ttm_bo_unpin(bo);
+		p2p_unpin_bo(exp);
 		return ret;
 	}
 	/*
@@ -1627,7 +1663,7 @@ void drm_prime_p2p_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 		obj->funcs->vunmap(obj, map);
 	else
 		ttm_bo_vunmap(bo, map);
-	ttm_bo_unpin(bo);
+	p2p_unpin_bo(exp);
 	if (exp->vmap_waited &&
 	    atomic_dec_and_test(&exp->p2p->device_mapped)) {
 		/* Fully ordered, as in unmap_one(). */
@@ -1871,8 +1907,9 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	const struct dma_buf_ops *ops = funcs ? funcs->dmabuf_ops : NULL;
 
 	if (!funcs || !funcs->placement || !funcs->resource_ranges ||
-	    !funcs->map_ranges != !funcs->unmap_ranges) {
-		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, and map_ranges only with unmap_ranges\n");
+	    !funcs->map_ranges != !funcs->unmap_ranges ||
+	    !funcs->pin != !funcs->unpin) {
+		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, map_ranges only with unmap_ranges, pin only with unpin\n");
 		return -EINVAL;
 	}
 	/* The helper keeps its state in what attach sets up. */

@@ -63,7 +63,13 @@ struct mock_dev {
 	unsigned int stride;	/* and 1: adjacent, 2: a gap after each */
 	unsigned int ranges_calls;	/* of split_resource_ranges() */
 	unsigned long vram_lpfn;	/* of the VRAM place of new buffers */
-	int pm_refs;		/* test_driver_dmabuf_ops()'s runtime PM */
+	/* the driver hooks of test_driver_hooks() and test_driver_dmabuf_ops() */
+	int pm_refs;
+	unsigned int validates;
+	u32 validate_types;
+	unsigned int hook_pins;
+	unsigned int hook_unpins;
+	int pin_fail;
 	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
@@ -3174,7 +3180,8 @@ static void bench_invalidate(struct kunit *test)
 /*
  * A driver with rules of its own: its own dma-buf callbacks around the
  * helper's (runtime PM references held from attach to detach, as amdgpu
- * and xe hold them), and &dma_buf.priv the GEM object as DRM code expects.
+ * and xe hold them), &dma_buf.priv the GEM object as DRM code expects, and
+ * its validation and pin in place of TTM's.
  */
 static struct mock_dev *dmabuf_mock(struct dma_buf *dmabuf)
 {
@@ -3276,6 +3283,131 @@ static void test_driver_dmabuf_ops(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, drm_prime_p2p_exported_object(peer));
 	dma_buf_put(peer);
 	drm_gem_object_put(&tt->tbo.base);
+	md->p2p.funcs = funcs;
+}
+
+static int hooked_validate(struct drm_gem_object *obj,
+			   struct ttm_placement *placement,
+			   struct ttm_operation_ctx *ctx)
+{
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+	unsigned int i;
+
+	md->validates++;
+	md->validate_types = 0;
+	for (i = 0; i < placement->num_placement; i++)
+		md->validate_types |= BIT(placement->placement[i].mem_type);
+	return ttm_bo_validate(obj_to_tbo(obj), placement, ctx);
+}
+
+static int hooked_pin(struct drm_gem_object *obj)
+{
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+
+	if (md->pin_fail)
+		return md->pin_fail;
+	md->hook_pins++;
+	ttm_bo_pin(obj_to_tbo(obj));
+	return 0;
+}
+
+static void hooked_unpin(struct drm_gem_object *obj)
+{
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+
+	md->hook_unpins++;
+	ttm_bo_unpin(obj_to_tbo(obj));
+}
+
+static const struct drm_prime_p2p_funcs hooked_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.pinned_p2p = true,
+	.validate = hooked_validate,
+	.pin = hooked_pin,
+	.unpin = hooked_unpin,
+};
+
+/*
+ * The driver's validation and pin: a static importer that cannot reach
+ * VRAM gets the buffer validated by the driver into system memory only,
+ * then pinned by the driver; its unmap unpins through the driver; a pin
+ * the driver refuses fails the importer's pin with its error and leaves
+ * nothing pinned; vmap pins through the driver; a pin an importer leaves
+ * at detach is undone through the driver.
+ */
+static void test_driver_hooks(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
+	struct fake_importer *stat, *dyn;
+	struct dma_buf *dmabuf;
+	struct iosys_map map;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	md->p2p.funcs = &hooked_p2p_funcs;
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x6e);
+	KUNIT_EXPECT_EQ(test, md->hook_pins, md->hook_unpins);
+	md->hook_pins = 0;
+	md->hook_unpins = 0;
+
+	stat = fake_importer(test, "static", DMA_BIT_MASK(64), SZ_64K, false);
+	KUNIT_ASSERT_EQ(test, imp_attach(stat, dmabuf, NULL), 0);
+	sgt = imp_map(stat);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, md->validates, 1);
+	KUNIT_EXPECT_EQ(test, md->validate_types, BIT(TTM_PL_TT));
+	KUNIT_EXPECT_EQ(test, md->hook_pins, 1);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 1);
+	expect_contents(test, stat, sgt, SZ_256K, 0x6e);
+	imp_unmap(stat);
+	KUNIT_EXPECT_EQ(test, md->hook_unpins, 1);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	imp_detach(stat);
+
+	/* A map of a buffer where the importer may have it validates nothing. */
+	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(dyn));
+	imp_unmap(dyn);
+	KUNIT_EXPECT_EQ(test, md->validates, 1);
+
+	/* Refused by the driver. */
+	md->pin_fail = -ENOSPC;
+	KUNIT_EXPECT_EQ(test, imp_pin(dyn), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	/* dma_buf_vmap() warns (once) when the exporter's vmap fails. */
+	kunit_warning_suppress(test) {
+		dma_resv_lock(dmabuf->resv, NULL);
+		KUNIT_EXPECT_NE(test, dma_buf_vmap(dmabuf, &map), 0);
+		dma_resv_unlock(dmabuf->resv);
+	}
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	md->pin_fail = 0;
+
+	/* vmap pins through the driver. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, dma_buf_vmap(dmabuf, &map), 0);
+	KUNIT_EXPECT_EQ(test, md->hook_pins, 2);
+	dma_buf_vunmap(dmabuf, &map);
+	dma_resv_unlock(dmabuf->resv);
+	KUNIT_EXPECT_EQ(test, md->hook_unpins, 2);
+
+	/* A pin left at detach. */
+	KUNIT_EXPECT_EQ(test, imp_pin(dyn), 0);
+	KUNIT_EXPECT_EQ(test, md->hook_pins, 3);
+	kunit_warning_suppress(test) {
+		imp_detach(dyn);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	KUNIT_EXPECT_EQ(test, md->hook_unpins, 3);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	unexport(bo, dmabuf);
 	md->p2p.funcs = funcs;
 }
 
@@ -3495,6 +3627,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_pin_dma_mask),
 	KUNIT_CASE(test_fault_injection),
 	KUNIT_CASE(test_driver_dmabuf_ops),
+	KUNIT_CASE(test_driver_hooks),
 	{}
 };
 
