@@ -155,20 +155,24 @@ struct drm_prime_p2p_funcs {
 	/**
 	 * @validate: Validate @obj into @placement, as ttm_bo_validate()
 	 * does, for a driver with rules of its own: a validation context,
-	 * accounting, eviction it arranges. @placement is a part of what
-	 * @placement (the hook) gives, filtered for an importer. Optional:
-	 * by default ttm_bo_validate().
+	 * accounting, eviction it arranges. @placement is what @placement
+	 * (the hook) gives filtered for the importers, or
+	 * @contiguous_placement. @ctx is interruptible. Optional: by default
+	 * ttm_bo_validate().
 	 */
 	int (*validate)(struct drm_gem_object *obj,
 			struct ttm_placement *placement,
 			struct ttm_operation_ctx *ctx);
 
 	/**
-	 * @pin: Pin @obj where it is: the helper placed it for the
-	 * importers first. For a driver whose pin counts (visible VRAM,
-	 * pinned memory accounting) or keeps pinned buffers on a list of its
-	 * own (suspend and resume). Optional, with @unpin: by default
-	 * ttm_bo_pin(), which cannot fail.
+	 * @pin: Pin @obj where it is, with ttm_bo_pin() (the helper reads
+	 * &ttm_buffer_object.pin_count): the helper placed it for the
+	 * importers first and checked them against that resource, so a pin
+	 * that moves it fails with -EBUSY and a warning. For a driver whose
+	 * pin counts (visible VRAM, pinned memory accounting) or keeps
+	 * pinned buffers on a list of its own (suspend and resume); it may
+	 * refuse, with an error the importer gets. Optional, with @unpin: by
+	 * default ttm_bo_pin(), which cannot fail.
 	 */
 	int (*pin)(struct drm_gem_object *obj);
 
@@ -183,7 +187,13 @@ struct drm_prime_p2p_funcs {
 	 * detach, its own bookkeeping) or tells its own buffers by their
 	 * &dma_buf.ops. Each must be the helper's drm_prime_p2p_dmabuf_*()
 	 * callback or call it; attach, detach, pin, unpin, map_dma_buf,
-	 * unmap_dma_buf and release are required. Optional: by default
+	 * unmap_dma_buf and release are required. A wrapper of attach calls
+	 * the helper's last, or undoes it with drm_prime_p2p_dmabuf_detach()
+	 * when it fails after it; one that may not give device memory to
+	 * this importer (a peer it cannot be while runtime suspended) clears
+	 * &dma_buf_attachment.peer2peer, which pin and map honour. A wrapper
+	 * of release does its own work first: the helper's drops the
+	 * reference on the object. Optional: by default
 	 * drm_prime_p2p_dmabuf_ops.
 	 */
 	const struct dma_buf_ops *dmabuf_ops;
@@ -246,6 +256,11 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 				     struct drm_prime_p2p_object *pobj,
 				     struct drm_gem_object *obj, int flags);
 
+/*
+ * The helper's dma-buf callbacks, exported for a driver that exports with
+ * its own set around them (&drm_prime_p2p_funcs.dmabuf_ops), and the set
+ * drm_prime_p2p_export() uses by default.
+ */
 extern const struct dma_buf_ops drm_prime_p2p_dmabuf_ops;
 int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 				struct dma_buf_attachment *attach);

@@ -59,6 +59,7 @@ struct drm_prime_p2p_export {
 	struct drm_prime_p2p_device *p2p;
 	struct drm_gem_object *obj;
 	struct dma_buf *dmabuf;
+	const struct dma_buf_ops *ops;	/* those it was exported with */
 	struct hlist_node hash_node;	/* in p2p_exports, by @dmabuf */
 	struct rcu_head rcu;
 	struct list_head link;
@@ -202,7 +203,14 @@ static struct drm_prime_p2p_export *to_exp(const struct dma_buf *dmabuf)
 	rcu_read_lock();
 	hash_for_each_possible_rcu(p2p_exports, exp, hash_node,
 				   (unsigned long)dmabuf) {
-		if (exp->dmabuf == dmabuf) {
+		/*
+		 * The same object and callbacks too: a dma-buf another
+		 * exporter made where one of ours was freed is not ours,
+		 * even were the release of ours not to have come through
+		 * the helper.
+		 */
+		if (exp->dmabuf == dmabuf && exp->obj == dmabuf->priv &&
+		    exp->ops == dmabuf->ops) {
 			found = exp;
 			break;
 		}
@@ -227,6 +235,16 @@ static bool is_device_mem(struct ttm_device *bdev, u32 mem_type)
 static struct drm_prime_p2p_attach *to_pa(struct dma_buf_attachment *attach)
 {
 	return attach->priv;
+}
+
+/*
+ * What the importer of @pa reaches: what attach found, unless the driver's
+ * own attach cleared &dma_buf_attachment.peer2peer since (a device that
+ * may not be a peer while it is runtime suspended).
+ */
+static u32 attach_reach(const struct drm_prime_p2p_attach *pa)
+{
+	return pa->attach->peer2peer ? pa->reach : 0;
 }
 
 /* TTM calls the driver may take over: validation, pinning. */
@@ -679,19 +697,22 @@ static int importers_address(struct drm_prime_p2p_export *exp,
  *
  * Places the buffer where every importer reaches it (device memory when
  * they all reach it peer-to-peer and may have it, else system memory:
- * physically contiguous for an importer that needs one range), then pins
- * it with &drm_prime_p2p_funcs.pin, or ttm_bo_pin().
+ * physically contiguous for an importer that needs one range), pins it
+ * there with &drm_prime_p2p_funcs.pin, or ttm_bo_pin(), and waits for the
+ * kernel's fences of that memory (a pipelined move or clear).
  *
  * Context: the reservation lock held, as the dma-buf core holds it.
  *
  * Returns: 0, or -ENODEV after a revoke, -EBUSY when it is pinned where an
- * importer cannot reach it, or the error of the validation or the pin.
+ * importer cannot reach it (or the driver's pin moved it), or the error
+ * of the validation, the pin or the wait.
  */
 int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 {
 	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct drm_prime_p2p_attach *pa;
+	struct ttm_resource *placed;
 	u32 reach = ~0u;
 	long wait;
 	int ret;
@@ -702,7 +723,7 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 
 	/* Pinned where every importer, listed by the core or not yet, reaches it. */
 	list_for_each_entry(pa, &exp->attachments, link)
-		reach &= pa->reach;
+		reach &= attach_reach(pa);
 
 	if (bo->pin_count) {
 		u32 type = bo->resource->mem_type;
@@ -751,17 +772,25 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 			}
 		}
 	}
+	placed = bo->resource;
+	ret = p2p_pin_bo(exp);
+	if (ret)
+		return ret;
+	/* The importers were checked against where the helper placed it. */
+	if (WARN_ON_ONCE(bo->resource != placed)) {
+		p2p_unpin_bo(exp);
+		return -EBUSY;
+	}
 	/*
 	 * The memory must be usable when pin returns: a move (or clear) the
 	 * driver pipelined behind a fence must be done.
 	 */
 	wait = dma_resv_wait_timeout(exp->obj->resv, DMA_RESV_USAGE_KERNEL,
 				     true, MAX_SCHEDULE_TIMEOUT);
-	if (wait < 0)
+	if (wait < 0) {
+		p2p_unpin_bo(exp);
 		return wait;
-	ret = p2p_pin_bo(exp);
-	if (ret)
-		return ret;
+	}
 	to_pa(attach)->pins++;
 	return 0;
 }
@@ -968,8 +997,8 @@ static int get_ranges(struct drm_prime_p2p_export *exp,
 	 * The resource is the one the ranges were asked for: the same object
 	 * at the same place. A driver that freed it without telling
 	 * drm_prime_p2p_move_notify() (see there) and got another at the
-	 * same address elsewhere is caught; one at the same place has the
-	 * same ranges.
+	 * same address elsewhere is caught; not one whose manager scatters
+	 * and gave another layout at the same start: that driver must tell.
 	 */
 	if (!exp->ranges || exp->ranges_res != res ||
 	    exp->ranges_start != res->start || exp->ranges_size != res->size ||
@@ -1378,11 +1407,11 @@ struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 		return ERR_PTR(-ENODEV);
 
 	if (!bo->pin_count) {
-		ret = place_for(exp, pa->reach);
+		ret = place_for(exp, attach_reach(pa));
 		if (ret)
 			goto err;
 	} else if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
-		   !(pa->reach & BIT(bo->resource->mem_type))) {
+		   !(attach_reach(pa) & BIT(bo->resource->mem_type))) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
@@ -1534,9 +1563,15 @@ EXPORT_SYMBOL(drm_prime_p2p_dmabuf_unmap);
 void drm_prime_p2p_dmabuf_release(struct dma_buf *dmabuf)
 {
 	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
-	struct drm_prime_p2p_device *p2p = exp->p2p;
-	struct drm_gem_object *obj = exp->obj;
-	struct drm_device *drm = obj->dev;
+	struct drm_prime_p2p_device *p2p;
+	struct drm_gem_object *obj;
+	struct drm_device *drm;
+
+	if (WARN_ON(!exp))
+		return;
+	p2p = exp->p2p;
+	obj = exp->obj;
+	drm = obj->dev;
 
 	mutex_lock(&p2p->lock);
 	/* NULL when drm_prime_p2p_device_fini() removed it already. */
@@ -1566,7 +1601,8 @@ EXPORT_SYMBOL(drm_prime_p2p_dmabuf_release);
  *
  * Maps the object as its GEM mmap does.
  *
- * Context: process context, as the dma-buf core calls mmap.
+ * Context: process context, the mmap lock held and the reservation lock
+ * not, as the dma-buf core calls mmap.
  *
  * Returns: 0 or a negative error code.
  */
@@ -1597,9 +1633,15 @@ EXPORT_SYMBOL(drm_prime_p2p_dmabuf_mmap);
 int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
-	struct drm_gem_object *obj = exp->obj;
-	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_buffer_object *bo;
+	struct ttm_resource *placed;
+	struct drm_gem_object *obj;
 	int ret;
+
+	if (WARN_ON(!exp))
+		return -EINVAL;
+	obj = exp->obj;
+	bo = to_bo(exp);
 
 	dma_resv_assert_held(obj->resv);
 	if (exp->revoked)
@@ -1621,9 +1663,14 @@ int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 				return ret;
 		}
 	}
+	placed = bo->resource;
 	ret = p2p_pin_bo(exp);
 	if (ret)
 		return ret;
+	if (WARN_ON_ONCE(bo->resource != placed)) {
+		p2p_unpin_bo(exp);
+		return -EBUSY;
+	}
 	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
 	if (obj->funcs->vmap)
 		ret = obj->funcs->vmap(obj, map);
@@ -1655,8 +1702,13 @@ EXPORT_SYMBOL(drm_prime_p2p_dmabuf_vmap);
 void drm_prime_p2p_dmabuf_vunmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
-	struct drm_gem_object *obj = exp->obj;
-	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_buffer_object *bo;
+	struct drm_gem_object *obj;
+
+	if (WARN_ON(!exp))
+		return;
+	obj = exp->obj;
+	bo = to_bo(exp);
 
 	dma_resv_assert_held(obj->resv);
 	if (obj->funcs->vunmap)
@@ -1747,6 +1799,8 @@ int drm_prime_p2p_dmabuf_begin_cpu_access(struct dma_buf *dmabuf,
 	bool cpu_writes = dir != DMA_FROM_DEVICE;
 	long ret;
 
+	if (WARN_ON(!exp))
+		return -EINVAL;
 	/* Reads wait for the device's writes, writes for all its access. */
 	ret = dma_resv_wait_timeout(exp->obj->resv,
 				    dma_resv_usage_rw(cpu_writes), true,
@@ -1781,6 +1835,8 @@ int drm_prime_p2p_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	int ret;
 
+	if (WARN_ON(!exp))
+		return -EINVAL;
 	/* What the CPU wrote, the devices see through their mappings. */
 	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
 	if (ret)
@@ -1791,11 +1847,10 @@ int drm_prime_p2p_dmabuf_end_cpu_access(struct dma_buf *dmabuf,
 }
 EXPORT_SYMBOL(drm_prime_p2p_dmabuf_end_cpu_access);
 
-/**
- * drm_prime_p2p_dmabuf_ops - the dma-buf callbacks of the helper's exports
- *
- * What drm_prime_p2p_export() exports with unless the driver gives its own
- * in &drm_prime_p2p_funcs.dmabuf_ops.
+/*
+ * drm_prime_p2p_dmabuf_ops: the dma-buf callbacks of the helper's exports,
+ * what drm_prime_p2p_export() exports with unless the driver gives its own
+ * in &drm_prime_p2p_funcs.dmabuf_ops (see include/drm/drm_prime_p2p.h).
  */
 const struct dma_buf_ops drm_prime_p2p_dmabuf_ops = {
 	.attach = drm_prime_p2p_dmabuf_attach,
@@ -2019,6 +2074,7 @@ struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 		return dmabuf;
 	}
 	exp->dmabuf = dmabuf;
+	exp->ops = exp_info.ops;
 	spin_lock(&p2p_exports_lock);
 	hash_add_rcu(p2p_exports, &exp->hash_node, (unsigned long)dmabuf);
 	spin_unlock(&p2p_exports_lock);
@@ -2183,14 +2239,15 @@ static void retire_ram_mappings(struct drm_prime_p2p_export *exp)
  * @new_mem: where it goes, or NULL when its backing goes away (swap-out,
  *	destruction)
  *
- * Call from the driver's &ttm_device_funcs.move before the move, and from
- * &ttm_device_funcs.swap_notify with @new_mem NULL, with the reservation
- * lock of @bo held; also before any other change of @bo's resource TTM
- * makes without those hooks: a purge through ttm_bo_validate() with no
- * placement, an eviction for which &ttm_device_funcs.evict_flags gives no
- * placement (TTM then drops the backing store without a move). Importers
- * must be told of those as of any move, and the helper keeps the driver's
- * ranges of a resource in device memory until told.
+ * Call from the driver's &ttm_device_funcs.move before every move (also
+ * one from no resource), and from &ttm_device_funcs.swap_notify with
+ * @new_mem NULL, with the reservation lock of @bo held; also before any
+ * other change of @bo's resource TTM makes without those hooks: a purge
+ * through ttm_bo_validate() with no placement, an eviction for which
+ * &ttm_device_funcs.evict_flags gives no placement (TTM then drops the
+ * backing store without a move). Importers must be told of those as of
+ * any move, and the helper keeps the driver's ranges of a resource in
+ * device memory until told.
  *
  * Tells every dynamic importer of @bo's exports to drop their mappings
  * when the backing store changes: not for a move between

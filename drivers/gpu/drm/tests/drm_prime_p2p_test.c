@@ -70,6 +70,8 @@ struct mock_dev {
 	unsigned int hook_pins;
 	unsigned int hook_unpins;
 	int pin_fail;
+	bool pin_moves;		/* the driver's pin moves the buffer to TT */
+	bool p2p_veto;		/* the driver's attach vetoes peer-to-peer */
 	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
@@ -3200,6 +3202,9 @@ static int wrapped_attach(struct dma_buf *dmabuf,
 	ret = drm_prime_p2p_dmabuf_attach(dmabuf, attach);
 	if (ret)
 		md->pm_refs--;
+	/* As amdgpu does when the device is not active. */
+	else if (md->p2p_veto)
+		attach->peer2peer = false;
 	return ret;
 }
 
@@ -3225,6 +3230,33 @@ static const struct dma_buf_ops wrapped_dmabuf_ops = {
 	.end_cpu_access = drm_prime_p2p_dmabuf_end_cpu_access,
 };
 
+/* No release through the helper: refused at init. */
+static const struct dma_buf_ops broken_dmabuf_ops = {
+	.attach = drm_prime_p2p_dmabuf_attach,
+	.detach = drm_prime_p2p_dmabuf_detach,
+	.pin = drm_prime_p2p_dmabuf_pin,
+	.unpin = drm_prime_p2p_dmabuf_unpin,
+	.map_dma_buf = drm_prime_p2p_dmabuf_map,
+	.unmap_dma_buf = drm_prime_p2p_dmabuf_unmap,
+};
+
+static const struct drm_prime_p2p_funcs broken_ops_funcs = {
+	.placement = mock_placement,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.dmabuf_ops = &broken_dmabuf_ops,
+};
+
+static int pin_only(struct drm_gem_object *obj)
+{
+	return 0;
+}
+
+static const struct drm_prime_p2p_funcs broken_pin_funcs = {
+	.placement = mock_placement,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.pin = pin_only,
+};
+
 static const struct drm_prime_p2p_funcs wrapped_p2p_funcs = {
 	.placement = mock_placement,
 	.reachable = mock_reachable,
@@ -3237,6 +3269,7 @@ static void test_driver_dmabuf_ops(struct kunit *test)
 {
 	struct mock_dev *md = test->priv;
 	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
+	struct drm_prime_p2p_device other = { };
 	struct fake_importer *imp, *tiny;
 	struct drm_gem_object *obj;
 	struct dma_buf *dmabuf, *peer;
@@ -3274,6 +3307,29 @@ static void test_driver_dmabuf_ops(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, md->pm_refs, 0);
 	unexport(bo, dmabuf);
 
+	/* A veto of peer-to-peer after the helper's attach holds. */
+	bo = mock_bo_create(test, SZ_256K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x4e);
+	md->p2p_veto = true;
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	md->p2p_veto = false;
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	expect_contents(test, imp, sgt, SZ_256K, 0x4e);
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+
+	/* Callbacks the helper needs, and a pin without an unpin, refused. */
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_device_init(&other, &md->drm,
+							&broken_ops_funcs),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_device_init(&other, &md->drm,
+							&broken_pin_funcs),
+			-EINVAL);
+
 	/* Another exporter's dma-buf is not taken for one. */
 	tt = mock_bo_create(test, SZ_256K, TT_ONLY);
 	tt->tbo.base.funcs = &pages_peer_gem_funcs;
@@ -3306,6 +3362,15 @@ static int hooked_pin(struct drm_gem_object *obj)
 
 	if (md->pin_fail)
 		return md->pin_fail;
+	if (md->pin_moves) {
+		struct ttm_operation_ctx ctx = { };
+		struct ttm_placement tt = { .num_placement = 1,
+					    .placement = &tt_place };
+		int ret = ttm_bo_validate(obj_to_tbo(obj), &tt, &ctx);
+
+		if (ret)
+			return ret;
+	}
 	md->hook_pins++;
 	ttm_bo_pin(obj_to_tbo(obj));
 	return 0;
@@ -3339,6 +3404,9 @@ static const struct drm_prime_p2p_funcs hooked_p2p_funcs = {
  */
 static void test_driver_hooks(struct kunit *test)
 {
+	struct ttm_placement vram = { .num_placement = 1,
+				      .placement = &vram_only };
+	struct ttm_operation_ctx ctx = { };
 	struct mock_dev *md = test->priv;
 	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
 	struct fake_importer *stat, *dyn;
@@ -3384,7 +3452,7 @@ static void test_driver_hooks(struct kunit *test)
 	/* dma_buf_vmap() warns (once) when the exporter's vmap fails. */
 	kunit_warning_suppress(test) {
 		dma_resv_lock(dmabuf->resv, NULL);
-		KUNIT_EXPECT_NE(test, dma_buf_vmap(dmabuf, &map), 0);
+		KUNIT_EXPECT_EQ(test, dma_buf_vmap(dmabuf, &map), -ENOSPC);
 		dma_resv_unlock(dmabuf->resv);
 	}
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
@@ -3398,14 +3466,32 @@ static void test_driver_hooks(struct kunit *test)
 	dma_resv_unlock(dmabuf->resv);
 	KUNIT_EXPECT_EQ(test, md->hook_unpins, 2);
 
+	/*
+	 * A driver's pin that moves the buffer (from VRAM, where the helper
+	 * placed it for this importer, to TT) is undone: the importers were
+	 * checked against VRAM.
+	 */
+	dma_resv_lock(dmabuf->resv, NULL);
+	KUNIT_EXPECT_EQ(test, ttm_bo_validate(&bo->tbo, &vram, &ctx), 0);
+	dma_resv_unlock(dmabuf->resv);
+	md->pin_moves = true;
+	kunit_warning_suppress(test) {
+		KUNIT_EXPECT_EQ(test, imp_pin(dyn), -EBUSY);
+		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
+	}
+	md->pin_moves = false;
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	KUNIT_EXPECT_EQ(test, md->hook_pins, 3);
+	KUNIT_EXPECT_EQ(test, md->hook_unpins, 3);
+
 	/* A pin left at detach. */
 	KUNIT_EXPECT_EQ(test, imp_pin(dyn), 0);
-	KUNIT_EXPECT_EQ(test, md->hook_pins, 3);
+	KUNIT_EXPECT_EQ(test, md->hook_pins, 4);
 	kunit_warning_suppress(test) {
 		imp_detach(dyn);
 		KUNIT_EXPECT_SUPPRESSED_WARNING_COUNT(test, 1);
 	}
-	KUNIT_EXPECT_EQ(test, md->hook_unpins, 3);
+	KUNIT_EXPECT_EQ(test, md->hook_unpins, 4);
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
 	unexport(bo, dmabuf);
 	md->p2p.funcs = funcs;
