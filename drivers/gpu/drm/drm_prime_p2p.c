@@ -259,13 +259,30 @@ static int p2p_validate(struct drm_prime_p2p_export *exp,
 	return ttm_bo_validate(to_bo(exp), placement, ctx);
 }
 
+static void p2p_unpin_bo(struct drm_prime_p2p_export *exp);
+
+/*
+ * Pin the buffer where the helper placed it: the importers were checked
+ * against that resource, so a driver pin that moves it is undone.
+ */
 static int p2p_pin_bo(struct drm_prime_p2p_export *exp)
 {
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	struct ttm_buffer_object *bo = to_bo(exp);
+	struct ttm_resource *placed = bo->resource;
+	int ret;
 
-	if (funcs->pin)
-		return funcs->pin(exp->obj);
-	ttm_bo_pin(to_bo(exp));
+	if (!funcs->pin) {
+		ttm_bo_pin(bo);
+		return 0;
+	}
+	ret = funcs->pin(exp->obj);
+	if (ret)
+		return ret;
+	if (WARN_ON_ONCE(bo->resource != placed)) {
+		p2p_unpin_bo(exp);
+		return -EBUSY;
+	}
 	return 0;
 }
 
@@ -712,7 +729,6 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct drm_prime_p2p_attach *pa;
-	struct ttm_resource *placed;
 	u32 reach = ~0u;
 	long wait;
 	int ret;
@@ -772,15 +788,9 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 			}
 		}
 	}
-	placed = bo->resource;
 	ret = p2p_pin_bo(exp);
 	if (ret)
 		return ret;
-	/* The importers were checked against where the helper placed it. */
-	if (WARN_ON_ONCE(bo->resource != placed)) {
-		p2p_unpin_bo(exp);
-		return -EBUSY;
-	}
 	/*
 	 * The memory must be usable when pin returns: a move (or clear) the
 	 * driver pipelined behind a fence must be done.
@@ -1634,7 +1644,6 @@ int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 {
 	struct drm_prime_p2p_export *exp = to_exp(dmabuf);
 	struct ttm_buffer_object *bo;
-	struct ttm_resource *placed;
 	struct drm_gem_object *obj;
 	int ret;
 
@@ -1663,14 +1672,9 @@ int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 				return ret;
 		}
 	}
-	placed = bo->resource;
 	ret = p2p_pin_bo(exp);
 	if (ret)
 		return ret;
-	if (WARN_ON_ONCE(bo->resource != placed)) {
-		p2p_unpin_bo(exp);
-		return -EBUSY;
-	}
 	/* Not a P2P_FAULT() point: dma_buf_vmap() warns when vmap fails. */
 	if (obj->funcs->vmap)
 		ret = obj->funcs->vmap(obj, map);
