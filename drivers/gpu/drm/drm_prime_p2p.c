@@ -779,7 +779,13 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 			ret = importers_address(exp, bo->resource);
 			if (ret < 0)
 				return ret;
-			if (!ret && sys) {
+			if (!ret && !sys) {
+				drm_dbg_prime(exp->obj->dev,
+					      "%s: device memory beyond an importer's DMA mask, and the buffer cannot leave it\n",
+					      dev_name(attach->dev));
+				return -EBUSY;
+			}
+			if (!ret) {
 				drm_dbg_prime(exp->obj->dev,
 					      "device memory beyond an importer's DMA mask: pinned in system memory\n");
 				ret = place_system(exp, attach);

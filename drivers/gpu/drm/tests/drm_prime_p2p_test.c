@@ -2259,6 +2259,15 @@ static void test_pin_dma_mask(struct kunit *test)
 	imp_unpin(high);
 	imp_detach(high);
 	unexport(bo, dmabuf);
+
+	/* A buffer that cannot leave VRAM is not pinned where low cannot map. */
+	bo = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	KUNIT_ASSERT_EQ(test, imp_attach(low, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_EXPECT_EQ(test, imp_pin(low), -EBUSY);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	imp_detach(low);
+	unexport(bo, dmabuf);
 }
 
 static int fail_countdown(void)
