@@ -34,7 +34,7 @@ struct vm_area_struct;
  * enum drm_prime_p2p_map_kind - how an importer's mapping was made
  * @DRM_PRIME_P2P_MAP_NONE: not mapped
  * @DRM_PRIME_P2P_MAP_PCI: device memory, through the PCI P2PDMA provider
- *	(dma_buf_phys_vec_to_sgt(): bus addresses or the IOVA API)
+ *	(dma_buf_phys_vec_to_sgt_seg(): bus addresses or the IOVA API)
  * @DRM_PRIME_P2P_MAP_RESOURCE: device memory, through dma_map_phys(): as
  *	dma_map_resource() for MMIO, as pages for device memory that is RAM
  * @DRM_PRIME_P2P_MAP_DRIVER: device memory, through
@@ -117,6 +117,15 @@ struct drm_prime_p2p_funcs {
 	void (*unmap_ranges)(struct dma_buf_attachment *attach,
 			     struct sg_table *sgt,
 			     enum dma_data_direction dir);
+
+	/**
+	 * @max_segment: The longest DMA segment of device memory the helper
+	 * hands an importer, a multiple of the page size, or 0 for the
+	 * importer's limits alone (dma_get_max_seg_size(), and what a
+	 * scatterlist entry holds). amdgpu and xe cap their entries at 2 GiB.
+	 * Not for @map_ranges, which makes its own entries.
+	 */
+	size_t max_segment;
 
 	/**
 	 * @pinned_p2p: Device memory may also be given to importers that

@@ -1154,6 +1154,8 @@ map_resource(struct dma_buf_attachment *attach, const struct phys_vec *vec,
 	int ret = 1;
 
 	max = min_t(size_t, max, ALIGN_DOWN(UINT_MAX, PAGE_SIZE));
+	if (pa->exp->p2p->funcs->max_segment)
+		max = min(max, pa->exp->p2p->funcs->max_segment);
 	ents = max_entries(vec, nr, max_len, max);
 	sg_off = ALIGN(struct_size(m, dma, nr), __alignof__(struct scatterlist));
 	size = size_add(sg_off, array_size(ents, sizeof(struct scatterlist)));
@@ -1307,10 +1309,12 @@ map_device(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 			return ERR_PTR(-ENOMEM);
 		if (provider) {
 			/* It splits at the importer's segment limits itself. */
-			sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt(attach, provider,
-								vec, nr,
-								exp->obj->size,
-								dir),
+			sgt = P2P_FAULT(dma_buf_phys_vec_to_sgt_seg(attach,
+								    provider,
+								    vec, nr,
+								    exp->obj->size,
+								    dir,
+								    funcs->max_segment),
 					ERR_PTR(-ENOMEM));
 			m->kind = DRM_PRIME_P2P_MAP_PCI;
 		} else {
@@ -1975,6 +1979,11 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	    !funcs->map_ranges != !funcs->unmap_ranges ||
 	    !funcs->pin != !funcs->unpin) {
 		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, map_ranges only with unmap_ranges, pin only with unpin\n");
+		return -EINVAL;
+	}
+	if (!PAGE_ALIGNED(funcs->max_segment)) {
+		drm_err(drm, "P2P dma-buf: a maximum segment of %zu bytes is not a multiple of the page size\n",
+			funcs->max_segment);
 		return -EINVAL;
 	}
 	/* The helper keeps its state in what attach sets up. */

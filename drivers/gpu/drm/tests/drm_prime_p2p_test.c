@@ -2155,6 +2155,66 @@ static void test_ranges_required(struct kunit *test)
 		drm_prime_p2p_device_fini(p2p);
 }
 
+/*
+ * The driver's cap on segments (amdgpu and xe cap at 2 GiB; 256 KiB here):
+ * one contiguous MiB of VRAM comes in entries of the cap where the
+ * importer takes longer ones, and of the importer's size where it takes
+ * shorter ones. A cap that is not a page multiple is refused.
+ */
+static void test_max_segment(struct kunit *test)
+{
+	static const struct drm_prime_p2p_funcs capped = {
+		.placement = mock_placement,
+		.reachable = mock_reachable,
+		.resource_ranges = drm_prime_p2p_contiguous_ranges,
+		.pinned_p2p = true,
+		.max_segment = SZ_256K,
+	};
+	static const struct drm_prime_p2p_funcs bad_cap = {
+		.placement = mock_placement,
+		.resource_ranges = drm_prime_p2p_contiguous_ranges,
+		.max_segment = SZ_256K + 1,
+	};
+	static const unsigned int segs[] = { SZ_64K, SZ_1M, UINT_MAX };
+	static const char * const names[] = { "seg64k", "seg1m", "segmax" };
+	struct mock_dev *md = test->priv;
+	const struct drm_prime_p2p_funcs *funcs = md->p2p.funcs;
+	struct drm_prime_p2p_device *p2p;
+	struct fake_importer *imp;
+	struct scatterlist *sg;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	unsigned int i, j;
+
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p2p);
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_device_init(p2p, &md->drm,
+							&bad_cap), -EINVAL);
+
+	md->p2p.funcs = &capped;
+	bo = mock_bo_create(test, SZ_1M, VRAM_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x4e);
+	for (i = 0; i < ARRAY_SIZE(segs); i++) {
+		size_t want = min_t(size_t, segs[i], SZ_256K);
+
+		imp = fake_importer(test, names[i], DMA_BIT_MASK(64), segs[i],
+				    true);
+		KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+		sgt = imp_map(imp);
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+		KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+		KUNIT_EXPECT_EQ(test, sgt->nents, SZ_1M / want);
+		for_each_sgtable_dma_sg(sgt, sg, j)
+			KUNIT_EXPECT_LE(test, sg_dma_len(sg), want);
+		expect_contents(test, imp, sgt, SZ_1M, 0x4e);
+		imp_detach(imp);
+	}
+	unexport(bo, dmabuf);
+	md->p2p.funcs = funcs;
+}
+
 /* Bad input: an importer whose segments are smaller than a page. */
 static void test_tiny_segments(struct kunit *test)
 {
@@ -3716,6 +3776,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_map_placed),
 	KUNIT_CASE(test_spare_mapping),
 	KUNIT_CASE(test_tiny_segments),
+	KUNIT_CASE(test_max_segment),
 	KUNIT_CASE(test_pinned_out_of_reach),
 	KUNIT_CASE(test_ranges_required),
 	KUNIT_CASE(test_dma_mask),
