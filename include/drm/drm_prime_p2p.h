@@ -13,6 +13,8 @@
 #include <linux/types.h>
 #include <linux/wait.h>
 
+#include <drm/ttm/ttm_resource.h>
+
 struct dentry;
 struct device;
 struct dma_buf;
@@ -166,8 +168,11 @@ struct drm_prime_p2p_funcs {
 	 * does, for a driver with rules of its own: a validation context,
 	 * accounting, eviction it arranges. @placement is what @placement
 	 * (the hook) gives filtered for the importers, or
-	 * @contiguous_placement. @ctx is interruptible. Optional: by default
-	 * ttm_bo_validate().
+	 * @contiguous_placement, with the device memory peers reach through
+	 * a window (drm_prime_p2p_set_peer_window()) clamped to it. @ctx is
+	 * interruptible; a driver whose validation must not be interrupted
+	 * (amdgpu maps with an uninterruptible context) validates with a
+	 * context of its own. Optional: by default ttm_bo_validate().
 	 */
 	int (*validate)(struct drm_gem_object *obj,
 			struct ttm_placement *placement,
@@ -254,12 +259,19 @@ struct drm_prime_p2p_device {
 	wait_queue_head_t unmapped;
 	/** @debugfs: the device's directory in drm_prime_p2p/ of debugfs */
 	struct dentry *debugfs;
+	/**
+	 * @peer_lpfn: per memory type, the first page peers do not reach
+	 * (drm_prime_p2p_set_peer_window()), 0 for all of it
+	 */
+	unsigned long peer_lpfn[TTM_NUM_MEM_TYPES];
 };
 
 int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 			      struct drm_device *drm,
 			      const struct drm_prime_p2p_funcs *funcs);
 void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p);
+int drm_prime_p2p_set_peer_window(struct drm_prime_p2p_device *p2p,
+				  u32 mem_type, u64 size);
 
 struct dma_buf *drm_prime_p2p_export(struct drm_prime_p2p_device *p2p,
 				     struct drm_prime_p2p_object *pobj,

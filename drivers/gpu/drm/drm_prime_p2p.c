@@ -332,6 +332,49 @@ static u32 placement_classes(struct drm_prime_p2p_export *exp, bool *sys)
 	return dev;
 }
 
+/* The first page of @mem_type peers do not reach, or 0 for none. */
+static unsigned long window_lpfn(struct drm_prime_p2p_device *p2p,
+				 u32 mem_type)
+{
+	return READ_ONCE(p2p->peer_lpfn[mem_type]);
+}
+
+/*
+ * Is the device memory @res within the part of its memory type peers
+ * reach? As its manager's compatible() says of a place ending there, or,
+ * for a manager without one, by the resource's start, which a manager
+ * without compatible() keeps contiguous.
+ */
+static bool in_window(struct drm_prime_p2p_export *exp,
+		      const struct ttm_resource *res)
+{
+	unsigned long lpfn = window_lpfn(exp->p2p, res->mem_type);
+	struct ttm_device *bdev = to_bo(exp)->bdev;
+	struct ttm_resource_manager *man;
+	struct ttm_place place = { .mem_type = res->mem_type, .lpfn = lpfn };
+
+	if (!lpfn)
+		return true;
+	man = ttm_manager_type(bdev, res->mem_type);
+	if (man->func->compatible)
+		return man->func->compatible(man, (struct ttm_resource *)res,
+					     &place, exp->obj->size);
+	return res->start + PFN_UP(res->size) <= lpfn;
+}
+
+/*
+ * Does an importer reaching the device memory types in @reach reach @res
+ * where it is? System memory, or device memory of a type in @reach and
+ * within the window peers reach.
+ */
+static bool reaches(struct drm_prime_p2p_export *exp, u32 reach,
+		    const struct ttm_resource *res)
+{
+	if (!is_device_mem(to_bo(exp)->bdev, res->mem_type))
+		return true;
+	return reach & BIT(res->mem_type) && in_window(exp, res);
+}
+
 static bool default_reachable(struct drm_prime_p2p_export *exp, u32 mem_type,
 			      struct dma_buf_attachment *attach)
 {
@@ -371,8 +414,23 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 			funcs->reachable(exp->obj, t, attach) :
 			default_reachable(exp, t, attach);
 
-		if (ok)
-			reach |= BIT(t);
+		if (!ok)
+			continue;
+		/*
+		 * A buffer larger than the part of the memory peers reach
+		 * (a small BAR) cannot be placed there for them.
+		 */
+		if (window_lpfn(exp->p2p, t) &&
+		    exp->obj->size >
+		    (u64)window_lpfn(exp->p2p, t) << PAGE_SHIFT) {
+			drm_dbg_prime(exp->obj->dev,
+				      "%s: %zu bytes do not fit the %lu KiB of memory type %lu peers reach\n",
+				      dev_name(attach->dev), exp->obj->size,
+				      window_lpfn(exp->p2p, t) << (PAGE_SHIFT - 10),
+				      t);
+			continue;
+		}
+		reach |= BIT(t);
 	}
 	return reach;
 }
@@ -382,7 +440,8 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
  * @reach may have it, as the driver's placement @pl has it? Where its
  * resource has a place of its type with no page range, no contiguity and
  * no fallback restriction, in system memory or in device memory @reach
- * includes, that its manager finds it compatible with,
+ * includes (within the window peers reach), that its manager finds it
+ * compatible with,
  * ttm_bo_validate() would keep it there: a map of a buffer that is
  * already placed builds no placement. Anything else is left to TTM.
  */
@@ -396,8 +455,7 @@ static bool placed_for(struct drm_prime_p2p_export *exp,
 
 	if (!res || res->placement & TTM_PL_FLAG_TEMPORARY)
 		return false;
-	if (is_device_mem(bo->bdev, res->mem_type) &&
-	    !(reach & BIT(res->mem_type)))
+	if (!reaches(exp, reach, res))
 		return false;
 	man = ttm_manager_type(bo->bdev, res->mem_type);
 	for (i = 0; i < pl->num_placement; i++) {
@@ -422,8 +480,8 @@ static bool placed_for(struct drm_prime_p2p_export *exp,
 /*
  * Validate the object into @pl filtered for an importer reaching the device
  * memory types in @reach: every system placement, and the device
- * placements in @reach. Out of line: the fast path of place_for() builds
- * nothing on its stack.
+ * placements in @reach, within the window peers reach. Out of line: the
+ * fast path of place_for() builds nothing on its stack.
  */
 static noinline int validate_for(struct drm_prime_p2p_export *exp,
 				 const struct ttm_placement *pl, u32 reach)
@@ -445,11 +503,23 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 			return -ENOMEM;
 	}
 	for (i = 0; i < pl->num_placement; i++) {
-		u32 type = pl->placement[i].mem_type;
+		struct ttm_place place = pl->placement[i];
+		u32 type = place.mem_type;
 
-		if (is_device_mem(bo->bdev, type) && !(reach & BIT(type)))
-			continue;
-		places[n++] = pl->placement[i];
+		if (is_device_mem(bo->bdev, type)) {
+			unsigned long lpfn = window_lpfn(exp->p2p, type);
+
+			if (!(reach & BIT(type)))
+				continue;
+			/* Peers reach only the window: place it there. */
+			if (lpfn) {
+				place.lpfn = place.lpfn ?
+					     min(place.lpfn, lpfn) : lpfn;
+				if (place.fpfn >= place.lpfn)
+					continue;
+			}
+		}
+		places[n++] = place;
 	}
 	ret = -EOPNOTSUPP;
 	if (!n)
@@ -457,7 +527,8 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 	filtered.num_placement = n;
 	filtered.placement = places;
 	ret = P2P_FAULT(p2p_validate(exp, &filtered, &ctx), -ENOMEM);
-	if (!ret && bo->resource && bo->resource->mem_type != old_type) {
+	/* Into other memory, or elsewhere in the same (into a BAR's window). */
+	if (!ret && bo->resource && bo->resource != old) {
 		exp->migrations++;
 		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
 					    bo->resource->mem_type);
@@ -539,8 +610,7 @@ int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 			      dev_name(attach->dev));
 		ret = -EOPNOTSUPP;
 	} else if (bo->pin_count && bo->resource &&
-		   is_device_mem(bo->bdev, bo->resource->mem_type) &&
-		   !(reach & BIT(bo->resource->mem_type))) {
+		   !reaches(exp, reach, bo->resource)) {
 		drm_dbg_prime(drm, "%s cannot reach the memory the buffer is pinned in\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
@@ -744,7 +814,7 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 	if (bo->pin_count) {
 		u32 type = bo->resource->mem_type;
 
-		if (is_device_mem(bo->bdev, type) && !(reach & BIT(type))) {
+		if (!reaches(exp, reach, bo->resource)) {
 			drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 				      dev_name(attach->dev));
 			return -EBUSY;
@@ -1430,8 +1500,7 @@ struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 		ret = place_for(exp, attach_reach(pa));
 		if (ret)
 			goto err;
-	} else if (is_device_mem(bo->bdev, bo->resource->mem_type) &&
-		   !(attach_reach(pa) & BIT(bo->resource->mem_type))) {
+	} else if (!reaches(exp, attach_reach(pa), bo->resource)) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
@@ -1898,6 +1967,10 @@ static int p2p_debugfs_show(struct seq_file *m, void *data)
 		   "device" : "system",
 		   bo->resource ? bo->resource->mem_type : 0, bo->pin_count,
 		   str_yes_no(exp->revoked));
+	/* Where in device memory: a small BAR's peers reach only its start. */
+	if (bo->resource && is_device_mem(bo->bdev, bo->resource->mem_type))
+		seq_printf(m, "offset: %llu\n",
+			   (u64)bo->resource->start << PAGE_SHIFT);
 	seq_printf(m, "migrations: %u\ninvalidations: %u\n",
 		   exp->migrations, exp->invalidations);
 	list_for_each_entry(pa, &exp->attachments, link) {
@@ -1998,6 +2071,7 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	mutex_init(&p2p->lock);
 	INIT_LIST_HEAD(&p2p->exports);
 	p2p->revoked = false;
+	memset(p2p->peer_lpfn, 0, sizeof(p2p->peer_lpfn));
 	atomic_set(&p2p->device_mapped, 0);
 	init_waitqueue_head(&p2p->unmapped);
 	p2p_debugfs_init(p2p);
@@ -2029,6 +2103,46 @@ void drm_prime_p2p_device_fini(struct drm_prime_p2p_device *p2p)
 	mutex_unlock(&p2p->lock);
 }
 EXPORT_SYMBOL(drm_prime_p2p_device_fini);
+
+/**
+ * drm_prime_p2p_set_peer_window - peers reach only part of a memory type
+ * @p2p: the driver's &drm_prime_p2p_device
+ * @mem_type: a device memory type
+ * @size: the bytes peers reach from its start (the CPU-visible VRAM of a
+ *	small BAR), or 0 for all of it
+ *
+ * Importers reach device memory through the device's BAR: where the BAR is
+ * smaller than the memory, only its first @size bytes. The helper then
+ * places a buffer for a peer within them (validating with the pages
+ * beyond clamped off every place of @mem_type), keeps a buffer there
+ * without validating when it is within them already, gives an importer
+ * system memory instead for a buffer larger than @size (or refuses it at
+ * attach with -EOPNOTSUPP when the buffer cannot leave @mem_type), and
+ * refuses a peer a buffer pinned beyond them with -EBUSY. Does not apply
+ * to importers that do not reach @mem_type peer-to-peer.
+ *
+ * Call after drm_prime_p2p_device_init(), before the first export: the
+ * window applies to placements made from then on, and a buffer placed for
+ * a peer earlier is not moved.
+ *
+ * Context: process context; takes no lock.
+ *
+ * Returns: 0, or -EINVAL when @mem_type is not a TTM memory type or @size
+ * is not a multiple of the page size. A window on a type that is not
+ * device memory is never used.
+ */
+int drm_prime_p2p_set_peer_window(struct drm_prime_p2p_device *p2p,
+				  u32 mem_type, u64 size)
+{
+	if (mem_type >= TTM_NUM_MEM_TYPES || !PAGE_ALIGNED(size)) {
+		drm_err(p2p->drm, "P2P dma-buf: a peer window of %llu bytes of memory type %u: no such type, or not a multiple of the page size\n",
+			size, mem_type);
+		return -EINVAL;
+	}
+	WRITE_ONCE(p2p->peer_lpfn[mem_type], size >> PAGE_SHIFT);
+	return 0;
+}
+EXPORT_SYMBOL(drm_prime_p2p_set_peer_window);
 
 /**
  * drm_prime_p2p_export - export a TTM-backed GEM object as a dynamic dma-buf

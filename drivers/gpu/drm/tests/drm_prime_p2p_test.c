@@ -67,6 +67,7 @@ struct mock_dev {
 	int pm_refs;
 	unsigned int validates;
 	u32 validate_types;
+	unsigned long validate_lpfn;	/* of the VRAM place validated */
 	unsigned int hook_pins;
 	unsigned int hook_unpins;
 	int pin_fail;
@@ -3420,8 +3421,14 @@ static int hooked_validate(struct drm_gem_object *obj,
 
 	md->validates++;
 	md->validate_types = 0;
-	for (i = 0; i < placement->num_placement; i++)
-		md->validate_types |= BIT(placement->placement[i].mem_type);
+	md->validate_lpfn = ~0ul;
+	for (i = 0; i < placement->num_placement; i++) {
+		const struct ttm_place *place = &placement->placement[i];
+
+		md->validate_types |= BIT(place->mem_type);
+		if (place->mem_type == TTM_PL_VRAM)
+			md->validate_lpfn = place->lpfn;
+	}
 	return ttm_bo_validate(obj_to_tbo(obj), placement, ctx);
 }
 
@@ -3564,6 +3571,291 @@ static void test_driver_hooks(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
 	unexport(bo, dmabuf);
 	md->p2p.funcs = funcs;
+}
+
+/*
+ * A small BAR: peers reach the first WINDOW of VRAM's 2 MiB. The driver's
+ * validation is counted (hooked_validate()), its pin is TTM's.
+ */
+#define WINDOW		SZ_1M
+#define WINDOW_PAGES	(WINDOW >> PAGE_SHIFT)
+
+static const struct drm_prime_p2p_funcs window_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.pinned_p2p = true,
+	.validate = hooked_validate,
+};
+
+static void window_setup(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+
+	md->p2p.funcs = &window_p2p_funcs;
+	KUNIT_ASSERT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
+							    TTM_PL_VRAM,
+							    WINDOW), 0);
+}
+
+/* Put @bo in VRAM at or beyond @fpfn, or below @lpfn, and pin it if @pin. */
+static void place_at(struct kunit *test, struct mock_bo *bo,
+		     unsigned long fpfn, unsigned long lpfn, bool pin)
+{
+	struct ttm_place place = { .mem_type = TTM_PL_VRAM, .fpfn = fpfn,
+				   .lpfn = lpfn };
+	struct ttm_placement pl = { .num_placement = 1, .placement = &place };
+	struct ttm_operation_ctx ctx = { };
+	int ret;
+
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	ret = ttm_bo_validate(&bo->tbo, &pl, &ctx);
+	if (!ret && pin)
+		ttm_bo_pin(&bo->tbo);
+	dma_resv_unlock(bo->tbo.base.resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+}
+
+static unsigned long bo_start(struct mock_bo *bo)
+{
+	unsigned long start;
+
+	dma_resv_lock(bo->tbo.base.resv, NULL);
+	start = bo->tbo.resource->start;
+	dma_resv_unlock(bo->tbo.base.resv);
+	return start;
+}
+
+/* Every DMA address of @sgt is in the first @bytes of VRAM. */
+static void expect_in_vram(struct kunit *test, struct fake_importer *imp,
+			   struct sg_table *sgt, size_t bytes)
+{
+	struct mock_dev *md = test->priv;
+	struct scatterlist *sg;
+	unsigned int i, out = 0;
+
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		phys_addr_t phys = dma_to_phys(imp->dev, sg_dma_address(sg));
+
+		if (phys < md->vram_phys ||
+		    phys + sg_dma_len(sg) > md->vram_phys + bytes)
+			out++;
+	}
+	KUNIT_EXPECT_EQ_MSG(test, out, 0, "entries beyond the first %zu bytes of VRAM",
+			    bytes);
+}
+
+/*
+ * A buffer beyond the window moves into it for a peer, with its content;
+ * the driver validates with the window's lpfn; a buffer in the window
+ * stays without validation. A peer's pin places within the window too,
+ * evicting what is there when the buffer may only be in VRAM (with room
+ * elsewhere, TTM prefers that to evicting). Bad windows are refused.
+ */
+static void test_window_migrates_in(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp, *pinner;
+	struct dma_buf *dmabuf, *dmabuf2;
+	struct mock_bo *hog, *bo, *bo2;
+	struct sg_table *sgt;
+	u64 copied;
+
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
+							    TTM_NUM_MEM_TYPES,
+							    WINDOW), -EINVAL);
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
+							    TTM_PL_VRAM,
+							    WINDOW + 1), -EINVAL);
+	window_setup(test);
+
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	place_at(test, bo, WINDOW_PAGES, 0, false);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x5b);
+
+	imp = fake_importer(test, "peer", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_TRUE(test, imp->attach->peer2peer);
+	md->validates = 0;
+	copied = md->copied;
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, md->validates, 1);
+	KUNIT_EXPECT_EQ(test, md->validate_lpfn, WINDOW_PAGES);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_RESOURCE);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	KUNIT_EXPECT_LE(test, bo_start(bo) + (SZ_512K >> PAGE_SHIFT),
+			WINDOW_PAGES);
+	KUNIT_EXPECT_EQ(test, md->copied, copied + SZ_512K);
+	expect_in_vram(test, imp, sgt, WINDOW);
+	expect_contents(test, imp, sgt, SZ_512K, 0x5b);
+	imp_unmap(imp);
+
+	/* Within the window: mapped where it is. */
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, md->validates, 1);
+	expect_contents(test, imp, sgt, SZ_512K, 0x5b);
+	imp_detach(imp);
+
+	/* The rest of the window taken, by a buffer that can go. */
+	hog = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	place_at(test, hog, 0, WINDOW_PAGES, false);
+
+	/* A peer that pins a buffer that may only be in VRAM. */
+	bo2 = mock_bo_create(test, SZ_256K, VRAM_ONLY);
+	place_at(test, bo2, WINDOW_PAGES, 0, false);
+	dmabuf2 = export(test, bo2);
+	fill(test, dmabuf2, 0x71);
+	pinner = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(pinner, dmabuf2, &pinned_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_pin(pinner), 0);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo2), TTM_PL_VRAM);
+	KUNIT_EXPECT_LE(test, bo_start(bo2) + (SZ_256K >> PAGE_SHIFT),
+			WINDOW_PAGES);
+	/* Room was made in the window: one of the two went to TT. */
+	KUNIT_EXPECT_TRUE(test, bo_mem_type(bo) == TTM_PL_TT ||
+			  bo_mem_type(hog) == TTM_PL_TT);
+	sgt = imp_map(pinner);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	expect_in_vram(test, pinner, sgt, WINDOW);
+	expect_contents(test, pinner, sgt, SZ_256K, 0x71);
+	imp_unmap(pinner);
+	imp_unpin(pinner);
+	imp_detach(pinner);
+	unexport(bo2, dmabuf2);
+	unexport(bo, dmabuf);
+	drm_gem_object_put(&hog->tbo.base);
+}
+
+/*
+ * A buffer larger than the window: a peer gets it in system memory, or is
+ * refused at attach when it may only be in VRAM.
+ */
+static void test_window_too_big(struct kunit *test)
+{
+	struct fake_importer *imp, *vram_imp;
+	struct dma_buf *dmabuf, *vram_dmabuf;
+	struct mock_bo *bo, *vram_bo;
+	struct sg_table *sgt;
+
+	window_setup(test);
+	bo = mock_bo_create(test, WINDOW + SZ_512K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x2d);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	imp = fake_importer(test, "peer", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_FALSE(test, imp->attach->peer2peer);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	expect_contents(test, imp, sgt, WINDOW + SZ_512K, 0x2d);
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+
+	vram_bo = mock_bo_create(test, WINDOW + SZ_512K, VRAM_ONLY);
+	vram_dmabuf = export(test, vram_bo);
+	vram_imp = fake_importer(test, "peer2", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_EXPECT_EQ(test, imp_attach(vram_imp, vram_dmabuf,
+					 &dynamic_p2p_ops), -EOPNOTSUPP);
+	unexport(vram_bo, vram_dmabuf);
+}
+
+/*
+ * A buffer pinned beyond the window (scanout, a kernel mapping) cannot be
+ * had by a peer: its attach, map and pin fail with -EBUSY. Unpinned, it
+ * moves into the window at the next map.
+ */
+static void test_window_pinned_beyond(struct kunit *test)
+{
+	struct fake_importer *early, *late;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+
+	window_setup(test);
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x48);
+	early = fake_importer(test, "early", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(early, dmabuf, &dynamic_p2p_ops), 0);
+	place_at(test, bo, WINDOW_PAGES, 0, true);
+
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(early), ERR_PTR(-EBUSY));
+	KUNIT_EXPECT_EQ(test, imp_pin(early), -EBUSY);
+	late = fake_importer(test, "late", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_EXPECT_EQ(test, imp_attach(late, dmabuf, &dynamic_p2p_ops),
+			-EBUSY);
+	KUNIT_EXPECT_GE(test, bo_start(bo), WINDOW_PAGES);
+
+	dma_resv_lock(dmabuf->resv, NULL);
+	ttm_bo_unpin(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+	sgt = imp_map(early);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	expect_in_vram(test, early, sgt, WINDOW);
+	expect_contents(test, early, sgt, SZ_512K, 0x48);
+	imp_detach(early);
+	unexport(bo, dmabuf);
+}
+
+/*
+ * The window full of pinned buffers: a peer gets a buffer that may leave
+ * VRAM in system memory, and a clean error for one that may not, which
+ * stays where it was, content and all.
+ */
+static void test_window_full(struct kunit *test)
+{
+	struct fake_importer *imp, *vram_imp;
+	struct dma_buf *dmabuf, *vram_dmabuf;
+	struct mock_bo *hog, *bo, *vram_bo;
+	struct sg_table *sgt;
+
+	window_setup(test);
+	hog = mock_bo_create(test, WINDOW, VRAM_OR_TT);
+	place_at(test, hog, 0, WINDOW_PAGES, true);
+
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	place_at(test, bo, WINDOW_PAGES, 0, false);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x93);
+	imp = fake_importer(test, "peer", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_TT);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	expect_contents(test, imp, sgt, SZ_512K, 0x93);
+	imp_detach(imp);
+	unexport(bo, dmabuf);
+
+	vram_bo = mock_bo_create(test, SZ_512K, VRAM_ONLY);
+	place_at(test, vram_bo, WINDOW_PAGES, 0, false);
+	vram_dmabuf = export(test, vram_bo);
+	fill(test, vram_dmabuf, 0x17);
+	vram_imp = fake_importer(test, "peer2", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(vram_imp, vram_dmabuf,
+					 &dynamic_p2p_ops), 0);
+	/* TTM's word for no room after eviction. */
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(vram_imp), ERR_PTR(-ENOMEM));
+	KUNIT_EXPECT_EQ(test, bo_mem_type(vram_bo), TTM_PL_VRAM);
+	KUNIT_EXPECT_GE(test, bo_start(vram_bo), WINDOW_PAGES);
+
+	/* Room again: mapped within the window, with its content. */
+	dma_resv_lock(hog->tbo.base.resv, NULL);
+	ttm_bo_unpin(&hog->tbo);
+	dma_resv_unlock(hog->tbo.base.resv);
+	sgt = imp_map(vram_imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	expect_in_vram(test, vram_imp, sgt, WINDOW);
+	expect_contents(test, vram_imp, sgt, SZ_512K, 0x17);
+	imp_detach(vram_imp);
+	unexport(vram_bo, vram_dmabuf);
+	drm_gem_object_put(&hog->tbo.base);
 }
 
 /* Runs of adjacent DMA addresses in @sgt: the IOVA ranges it spans. */
@@ -3784,6 +4076,10 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_fault_injection),
 	KUNIT_CASE(test_driver_dmabuf_ops),
 	KUNIT_CASE(test_driver_hooks),
+	KUNIT_CASE(test_window_migrates_in),
+	KUNIT_CASE(test_window_too_big),
+	KUNIT_CASE(test_window_pinned_beyond),
+	KUNIT_CASE(test_window_full),
 	{}
 };
 
