@@ -239,11 +239,11 @@ static inline void vkms_remove(const char *name)
 
 /*
  * Make and enable a VKMS device with @vram bytes of VRAM (as vram_size
- * takes it) and the peer-to-peer @policy, replacing one of that name.
- * Returns 0 or -errno.
+ * takes it), of which peers reach @visible (NULL: all of it), and the
+ * peer-to-peer @policy, replacing one of that name. Returns 0 or -errno.
  */
-static inline int vkms_make_gpu(const char *name, const char *vram,
-				const char *policy)
+static inline int vkms_make_gpu_bar(const char *name, const char *vram,
+				    const char *visible, const char *policy)
 {
 	char p[256];
 	int err;
@@ -256,12 +256,25 @@ static inline int vkms_make_gpu(const char *name, const char *vram,
 	err = write_file(p, vram);
 	if (err)
 		return err;
+	if (visible) {
+		snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/vram_visible", name);
+		err = write_file(p, visible);
+		if (err)
+			return err;
+	}
 	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/p2p_policy", name);
 	err = write_file(p, policy);
 	if (err)
 		return err;
 	snprintf(p, sizeof(p), VKMS_CONFIGFS "/%s/enabled", name);
 	return write_file(p, "1");
+}
+
+/* The same, peers reaching all of VRAM. */
+static inline int vkms_make_gpu(const char *name, const char *vram,
+				const char *policy)
+{
+	return vkms_make_gpu_bar(name, vram, NULL, policy);
 }
 
 /* The path of the card of the VKMS device named @name: 0 or -ENOENT. */
@@ -310,6 +323,8 @@ struct export_info {
 	int pinned;
 	unsigned int migrations;
 	unsigned int invalidations;
+	/* where in device memory, in bytes; -1 in system memory */
+	long long offset;
 	char text[4096];	/* all of it, attachments included */
 };
 
@@ -362,6 +377,12 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 		return -EPROTO;
 	s = strstr(info->text, "invalidations: ");
 	if (!s || sscanf(s, "invalidations: %u", &info->invalidations) != 1)
+		return -EPROTO;
+	info->offset = -1;
+	s = strstr(info->text, "offset: ");
+	if (s && sscanf(s, "offset: %lld", &info->offset) != 1)
+		return -EPROTO;
+	if (!strcmp(info->placement, "device") != (info->offset >= 0))
 		return -EPROTO;
 	return 0;
 }

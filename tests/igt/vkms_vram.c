@@ -54,7 +54,7 @@ static int attr_read(const char *attr, char *buf, size_t len)
 
 /*
  * The device directory holds what the base has (enabled and the four
- * groups) and this project's three attributes, nothing else. IGT 2.5's
+ * groups) and this project's four attributes, nothing else. IGT 2.5's
  * vkms_configfs device-default-files counts the base's five only: that
  * difference is recorded in tests/baseline/igt-differences.txt.
  */
@@ -62,7 +62,7 @@ TEST_F(vram, device_files)
 {
 	static const char * const want[] = {
 		"connectors", "crtcs", "enabled", "encoders", "p2p_policy",
-		"planes", "vram_pci", "vram_size",
+		"planes", "vram_pci", "vram_size", "vram_visible",
 	};
 	char seen[ARRAY_SIZE(want)] = { 0 };
 	unsigned int i, extra = 0;
@@ -143,12 +143,44 @@ TEST_F(vram, policy_attribute)
 	}
 }
 
-/* Neither attribute changes under a live device. */
+/*
+ * How much of VRAM peers reach: a size as vram_size takes it, checked
+ * against vram_size when the device is enabled.
+ */
+TEST_F(vram, visible_attribute)
+{
+	static const char * const bad[] = { "abc", "4097", "\n", "8M junk" };
+	struct stat st;
+	char buf[64];
+	unsigned int i;
+
+	ASSERT_EQ(attr_read("vram_visible", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "0\n");
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		int err = attr_write("vram_visible", bad[i]);
+
+		if (err != -EINVAL)
+			printf("# vram_visible \"%s\": %d\n", bad[i], err);
+		EXPECT_EQ(err, -EINVAL);
+	}
+	ASSERT_EQ(attr_write("vram_size", "8M"), 0);
+	ASSERT_EQ(attr_write("vram_visible", "16M"), 0);
+	EXPECT_EQ(attr_write("enabled", "1"), -EINVAL);
+	EXPECT_NE(stat("/sys/bus/faux/devices/" NAME, &st), 0);
+	ASSERT_EQ(attr_write("vram_visible", "2M"), 0);
+	ASSERT_EQ(attr_read("vram_visible", buf, sizeof(buf)), 0);
+	EXPECT_STREQ(buf, "2097152\n");
+	EXPECT_EQ(attr_write("enabled", "1"), 0);
+	EXPECT_EQ(stat("/sys/bus/faux/devices/" NAME, &st), 0);
+}
+
+/* No attribute changes under a live device. */
 TEST_F(vram, busy_while_enabled)
 {
 	ASSERT_EQ(attr_write("vram_size", "8M"), 0);
 	ASSERT_EQ(attr_write("enabled", "1"), 0);
 	EXPECT_EQ(attr_write("vram_size", "16M"), -EBUSY);
+	EXPECT_EQ(attr_write("vram_visible", "4M"), -EBUSY);
 	EXPECT_EQ(attr_write("p2p_policy", "all"), -EBUSY);
 	ASSERT_EQ(attr_write("enabled", "0"), 0);
 	EXPECT_EQ(attr_write("vram_size", "16M"), 0);

@@ -127,6 +127,8 @@ FIXTURE(cap) {
  */
 FIXTURE_VARIANT(cap) {
 	const char *policy;
+	const char *visible;	/* vram_visible; NULL: peers reach all VRAM */
+	size_t window;		/* the same in bytes, or 0 */
 	bool p2p;
 	unsigned int width, height;
 };
@@ -151,6 +153,28 @@ FIXTURE_VARIANT_ADD(cap, all_1920x1080) {
 
 FIXTURE_VARIANT_ADD(cap, none_1920x1080) {
 	.policy = "none",
+	.p2p = false,
+	.width = 1920, .height = 1080,
+};
+
+/*
+ * A small BAR: vivid reaches only the start of the 16 MiB of VRAM. 8 MiB,
+ * which a 640x480 frame fits: mapped there. 4 MiB, which a 1920x1080 frame
+ * (8294400 bytes) does not fit: vivid gets it in system memory, as with
+ * the policy "none".
+ */
+FIXTURE_VARIANT_ADD(cap, small_bar_640x480) {
+	.policy = "all",
+	.visible = "8M",
+	.window = 8 << 20,
+	.p2p = true,
+	.width = 640, .height = 480,
+};
+
+FIXTURE_VARIANT_ADD(cap, small_bar_1920x1080) {
+	.policy = "all",
+	.visible = "4M",
+	.window = 4 << 20,
 	.p2p = false,
 	.width = 1920, .height = 1080,
 };
@@ -198,7 +222,8 @@ FIXTURE_SETUP(cap)
 	munmap(p, b.length);
 	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_MMAP, 0), 0);
 
-	ASSERT_EQ(vkms_make_gpu(GPU, "16M", variant->policy), 0);
+	ASSERT_EQ(vkms_make_gpu_bar(GPU, "16M", variant->visible,
+				    variant->policy), 0);
 	self->gpu = open_vkms(GPU);
 	ASSERT_GE(self->gpu, 0);
 }
@@ -358,6 +383,83 @@ TEST_F(cap, pin_blocks_eviction)
 
 	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_DMABUF, 0), 0);
 	vram_press_end(self->gpu, hogs, made);
+	munmap(map, d.size);
+	close(fd);
+	gem_close(self->gpu, d.handle);
+}
+
+/*
+ * A frame's buffer placed high in VRAM, beyond the part a small BAR shows
+ * peers (or at 4 MiB and beyond without one): the buffers below it go, and
+ * vivid queues it. Behind a small BAR the exporter moves it into the
+ * window, or to system memory when it does not fit there; without one it
+ * stays where it is. vivid captures the same frame either way.
+ */
+TEST_F(cap, placed_high)
+{
+	size_t high = variant->window ?: 4 << 20;
+	struct dumb frames[16], d;
+	struct export_info info;
+	int fds[16], n, fd = -1;
+	size_t n_img = self->fmt.fmt.pix.sizeimage;
+	uint32_t used;
+	uint8_t *map;
+	const char *line;
+
+	/* Frames until one reaches beyond @high: the rest fill below it. */
+	for (n = 0; n < 16; n++) {
+		fds[n] = vram_buffer(_metadata, variant, self->gpu, &frames[n],
+				     &map);
+		ASSERT_GE(fds[n], 0);
+		munmap(map, frames[n].size);
+		ASSERT_EQ(export_info(GPU, fds[n], &info), 0);
+		if (info.offset + frames[n].size > high)
+			break;
+	}
+	ASSERT_LT(n, 16) TH_LOG("no frame beyond %zu bytes of VRAM", high);
+	d = frames[n];
+	fd = fds[n];
+	while (n--) {
+		close(fds[n]);
+		gem_close(self->gpu, frames[n].handle);
+	}
+	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	ASSERT_STREQ(info.placement, "device");
+	ASSERT_GT(info.offset + (long long)d.size, (long long)high);
+	map = dumb_map(self->gpu, &d);
+	ASSERT_NE(map, NULL);
+	memset(map, SENTINEL, d.size);
+
+	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_DMABUF, 1), 0);
+	ASSERT_EQ(qbuf(self->vfd, V4L2_MEMORY_DMABUF, fd, d.size), 0);
+	ASSERT_EQ(export_info(GPU, fd, &info), 0);
+	show("a frame placed high in VRAM, queued to vivid", &info);
+	line = attach_line(&info, "vivid");
+	ASSERT_NE(line, NULL) TH_LOG("%s", info.text);
+	if (variant->p2p && variant->window) {
+		/* Moved into the window, and mapped there. */
+		EXPECT_STREQ(info.placement, "device");
+		EXPECT_EQ(info.migrations, 1U);
+		EXPECT_LE(info.offset + (long long)d.size,
+			  (long long)variant->window) TH_LOG("%s", info.text);
+		EXPECT_NE(strstr(line, " kind=p2p-resource "), NULL);
+	} else if (variant->p2p) {
+		/* All of VRAM reached: it stays. */
+		EXPECT_STREQ(info.placement, "device");
+		EXPECT_EQ(info.migrations, 0U);
+		EXPECT_GT(info.offset + (long long)d.size, (long long)high);
+		EXPECT_NE(strstr(line, " kind=p2p-resource "), NULL);
+	} else {
+		EXPECT_STREQ(info.placement, "system");
+		EXPECT_EQ(info.migrations, 1U);
+		EXPECT_NE(strstr(line, " kind=pages "), NULL);
+	}
+	EXPECT_NE(strstr(line, " entries=1 "), NULL) TH_LOG("%s", line);
+
+	ASSERT_EQ(capture_one(self->vfd, V4L2_MEMORY_DMABUF, &used), 0);
+	ASSERT_EQ(used, n_img);
+	EXPECT_EQ(memcmp(map, self->ref, n_img), 0);
+	ASSERT_EQ(reqbufs(self->vfd, V4L2_MEMORY_DMABUF, 0), 0);
 	munmap(map, d.size);
 	close(fd);
 	gem_close(self->gpu, d.handle);

@@ -804,6 +804,8 @@ static void vkms_vram_release(struct drm_device *drm, void *data)
  * vkms_vram_init - give a VKMS device VRAM
  * @vkmsdev: the device, before it is registered
  * @size: the size of VRAM in bytes, as vkms_vram_parse_size() checks it
+ * @visible: how much of it peers reach, from its start (a small BAR), or 0
+ *	for all of it
  * @policy: which importers reach VRAM directly, for VRAM in system memory
  * @pci: the name of the PCI device whose BAR is VRAM (see
  *	vkms_pci_vram_claim()), or NULL for system memory
@@ -811,11 +813,12 @@ static void vkms_vram_release(struct drm_device *drm, void *data)
  * Reserves @size bytes of physically contiguous memory, or claims the BAR,
  * and sets up TTM and the P2P exporter, all released with the DRM device.
  *
- * Returns: 0, -EINVAL when @size is more than vkms_vram_size_fits() allows,
+ * Returns: 0, -EINVAL when @size is more than vkms_vram_size_fits() allows
+ * or @visible is more than @size or not a multiple of the page size,
  * -ENOMEM when the memory cannot be reserved, -ENODEV, -EBUSY or -E2BIG
  * when the BAR is not there, has a user or is too small.
  */
-int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
+int vkms_vram_init(struct vkms_device *vkmsdev, u64 size, u64 visible,
 		   enum vkms_p2p_policy policy, const char *pci)
 {
 	struct drm_device *drm = &vkmsdev->drm;
@@ -823,6 +826,11 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 	struct dentry *dir;
 	int ret;
 
+	if (visible > size || !PAGE_ALIGNED(visible)) {
+		drm_err(drm, "%llu bytes of visible VRAM: more than the %llu MiB of VRAM, or not a multiple of the page size\n",
+			visible, size >> 20);
+		return -EINVAL;
+	}
 	vram = drmm_kzalloc(drm, sizeof(*vram), GFP_KERNEL);
 	if (!vram)
 		return -ENOMEM;
@@ -858,6 +866,13 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 					&vkms_pci_p2p_funcs : &vkms_p2p_funcs);
 	if (ret)
 		goto err_contig;
+	/* A small BAR: peers reach only its start, as the CPU would. */
+	if (visible && visible < size) {
+		ret = drm_prime_p2p_set_peer_window(&vram->p2p, TTM_PL_VRAM,
+						    visible);
+		if (ret)
+			goto err_p2p;
+	}
 
 	/* From here on the BAR's removal takes VRAM down. */
 	if (vram->pci) {
@@ -884,11 +899,15 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
 							     VKMS_PL_CONTIG),
 					    dir, "contig_mm");
 
+	ret = drmm_add_action_or_reset(drm, vkms_vram_release, vram);
+	if (ret)
+		return ret;
 	vkmsdev->vram = vram;
-	drm_info(drm, "%llu MiB of VRAM at %pa%s%s, peer-to-peer: %s\n",
+	drm_info(drm, "%llu MiB of VRAM at %pa%s%s, peer-to-peer: %s, peers reach %llu MiB\n",
 		 size >> 20, &vram->phys, pci ? " on the BAR of " : "",
-		 pci ?: "", pci ? "PCI topology" : vkms_vram_policy_name(policy));
-	return drmm_add_action_or_reset(drm, vkms_vram_release, vram);
+		 pci ?: "", pci ? "PCI topology" : vkms_vram_policy_name(policy),
+		 (visible && visible < size ? visible : size) >> 20);
+	return 0;
 
 err_p2p:
 	drm_prime_p2p_device_fini(&vram->p2p);

@@ -93,7 +93,7 @@ bool vkms_vram_size_fits(u64 size);
 int vkms_vram_parse_policy(const char *str, enum vkms_p2p_policy *policy);
 const char *vkms_vram_policy_name(enum vkms_p2p_policy policy);
 
-int vkms_vram_init(struct vkms_device *vkmsdev, u64 size,
+int vkms_vram_init(struct vkms_device *vkmsdev, u64 size, u64 visible,
 		   enum vkms_p2p_policy policy, const char *pci);
 void vkms_vram_revoke(struct vkms_device *vkmsdev);
 void vkms_vram_bar_gone(struct vkms_vram *vram);

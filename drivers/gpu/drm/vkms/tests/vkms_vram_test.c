@@ -51,7 +51,7 @@ static int vram_test_init(struct kunit *test)
 							     drm,
 							     &vram_test_driver);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vkms);
-	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE, NULL),
+	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, 0, VKMS_P2P_NONE, NULL),
 			0);
 	KUNIT_ASSERT_NOT_NULL(test, vkms->vram);
 	test->priv = vkms;
@@ -691,7 +691,7 @@ static void vram_test_bar_release_races_remove(struct kunit *test)
 	struct device *dev;
 
 	r = bar_race_setup(test, &vkms, &dev);
-	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE,
+	KUNIT_ASSERT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, 0, VKMS_P2P_NONE,
 					     "0000:00:04.0"), 0);
 	KUNIT_ASSERT_EQ(test, r->claims, 1);
 
@@ -720,7 +720,7 @@ static void vram_test_bar_gone_during_init(struct kunit *test)
 
 	r = bar_race_setup(test, &vkms, &dev);
 	r->gone_early = true;
-	KUNIT_EXPECT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, VKMS_P2P_NONE,
+	KUNIT_EXPECT_EQ(test, vkms_vram_init(vkms, VRAM_SIZE, 0, VKMS_P2P_NONE,
 					     "0000:00:04.0"), -ENODEV);
 	KUNIT_EXPECT_EQ(test, r->claims, 1);
 	KUNIT_EXPECT_EQ(test, r->releases, 1);
