@@ -2,8 +2,9 @@
 /*
  * VKMS virtual VRAM from userspace: the configfs attributes and their bad
  * input, a size that cannot be reserved, VRAM off behaving as the base does,
- * and dumb buffers landing in VRAM, evicted to system memory under pressure
- * with their content, brought back and pinned while scanned out.
+ * dumb buffers landing in VRAM, evicted to system memory under pressure
+ * with their content, brought back and pinned while scanned out, and VRAM
+ * as a dmem cgroup region whose dmem.max holds.
  *
  * Where a buffer is comes from the P2P exporter's debugfs view of its export.
  *
@@ -11,6 +12,7 @@
  */
 #include <dirent.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -438,6 +440,137 @@ TEST_F(vram, new_buffers_cleared)
 		munmap(p[i], b[i].size);
 		gem_close(self->fd, b[i].handle);
 	}
+}
+
+#define CGROUP		"/sys/fs/cgroup"
+#define DMEM_CG		CGROUP "/vkms_vram_dmem"
+#define MIB		(1ll << 20)
+
+/* The value of @key in a cgroup file of "key value" lines, or -1. */
+static long long cg_value(const char *file, const char *key)
+{
+	char buf[4096], *line;
+	size_t len = strlen(key);
+
+	if (read_file(file, buf, sizeof(buf)))
+		return -1;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, key, len) && line[len] == ' ')
+			return strtoll(line + len + 1, NULL, 10);
+	return -1;
+}
+
+/* The dmem region of the test device's VRAM, "drm/<device>/vram0". */
+static int dmem_region(char *region, size_t len)
+{
+	char buf[4096], *line;
+
+	if (read_file(CGROUP "/dmem.capacity", buf, sizeof(buf)))
+		return -1;
+	for (line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+		char *sp = strchr(line, ' ');
+
+		if (sp && !strncmp(line, "drm/", 4) && strstr(line, NAME "/vram0 ")) {
+			snprintf(region, len, "%.*s", (int)(sp - line), line);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* How many of @n exported buffers are in VRAM. */
+static int in_vram(const int *fds, int n)
+{
+	struct export_info info;
+	int i, count = 0;
+
+	for (i = 0; i < n; i++)
+		if (!export_info(NAME, fds[i], &info) &&
+		    !strcmp(info.placement, "device"))
+			count++;
+	return count;
+}
+
+/*
+ * VRAM is a dmem cgroup region of its size. A task in a cgroup whose
+ * dmem.max is 4 MiB of it never has more in VRAM: its buffers beyond that
+ * evict its own, to system memory, with their content. A task outside the
+ * cgroup still gets VRAM.
+ */
+TEST_F(vram, dmem_limit)
+{
+	struct dumb b[7] = { 0 };
+	char region[128], val[160], pid[32];
+	uint32_t *p;
+	int fds[7], i;
+
+	if (access(CGROUP "/cgroup.controllers", F_OK))
+		ASSERT_EQ(mount("cgroup2", CGROUP, "cgroup2", 0, NULL), 0)
+			TH_LOG("cannot mount cgroup2: %s", strerror(errno));
+	ASSERT_EQ(attr_write("vram_size", "16M"), 0);
+	ASSERT_EQ(attr_write("enabled", "1"), 0);
+	self->fd = open_vkms(NAME);
+	ASSERT_GE(self->fd, 0);
+
+	/* The root shows dmem's files once the controller is enabled. */
+	ASSERT_EQ(write_file(CGROUP "/cgroup.subtree_control", "+dmem"), 0);
+	if (dmem_region(region, sizeof(region))) {
+		char cap[4096] = "";
+		int err = read_file(CGROUP "/dmem.capacity", cap, sizeof(cap));
+
+		TH_LOG("no region of %s in " CGROUP "/dmem.capacity (%d):\n%s",
+		       NAME, err, cap);
+		ASSERT_TRUE(false);
+	}
+	EXPECT_EQ(cg_value(CGROUP "/dmem.capacity", region), 16 * MIB);
+
+	rmdir(DMEM_CG);
+	ASSERT_EQ(mkdir(DMEM_CG, 0755), 0);
+	snprintf(val, sizeof(val), "%s %lld", region, 4 * MIB);
+	ASSERT_EQ(write_file(DMEM_CG "/dmem.max", val), 0);
+	EXPECT_EQ(cg_value(DMEM_CG "/dmem.max", region), 4 * MIB);
+	snprintf(pid, sizeof(pid), "%d", getpid());
+	ASSERT_EQ(write_file(DMEM_CG "/cgroup.procs", pid), 0);
+
+	/* Six 1 MiB buffers in the cgroup: four in VRAM at most. */
+	for (i = 0; i < 6; i++) {
+		ASSERT_EQ(dumb_create(self->fd, 512, 512, &b[i]), 0);
+		ASSERT_EQ(b[i].size, (uint64_t)MIB);
+		p = dumb_map(self->fd, &b[i]);
+		ASSERT_NE(p, NULL);
+		fill(p, b[i].size, 0xd3e0 + i);
+		munmap(p, b[i].size);
+		ASSERT_EQ(drmPrimeHandleToFD(self->fd, b[i].handle,
+					     DRM_CLOEXEC, &fds[i]), 0);
+		EXPECT_LE(cg_value(DMEM_CG "/dmem.current", region),
+			  4 * MIB);
+		EXPECT_LE(in_vram(fds, i + 1), 4);
+	}
+	EXPECT_EQ(cg_value(DMEM_CG "/dmem.current", region), 4 * MIB);
+	EXPECT_EQ(in_vram(fds, 6), 4);
+	for (i = 0; i < 6; i++) {
+		p = dumb_map(self->fd, &b[i]);
+		ASSERT_NE(p, NULL);
+		EXPECT_EQ(check(p, b[i].size, 0xd3e0 + i), 0ULL)
+			TH_LOG("buffer %d lost its content", i);
+		munmap(p, b[i].size);
+	}
+
+	/* Out of the cgroup, a buffer takes VRAM beyond the limit. */
+	ASSERT_EQ(write_file(CGROUP "/cgroup.procs", pid), 0);
+	ASSERT_EQ(dumb_create(self->fd, 512, 512, &b[6]), 0);
+	ASSERT_EQ(drmPrimeHandleToFD(self->fd, b[6].handle, DRM_CLOEXEC,
+				     &fds[6]), 0);
+	EXPECT_EQ(in_vram(fds, 7), 5);
+	EXPECT_EQ(cg_value(DMEM_CG "/dmem.current", region), 4 * MIB);
+
+	/* Freed: nothing left charged. */
+	for (i = 0; i < 7; i++) {
+		close(fds[i]);
+		gem_close(self->fd, b[i].handle);
+	}
+	EXPECT_EQ(cg_value(DMEM_CG "/dmem.current", region), 0);
+	EXPECT_EQ(rmdir(DMEM_CG), 0);
 }
 
 TEST_HARNESS_MAIN

@@ -23,6 +23,7 @@
  * reads buffers through plain pointers.
  */
 
+#include <linux/cgroup_dmem.h>
 #include <linux/ctype.h>
 #include <linux/debugfs.h>
 #include <linux/dma-mapping.h>
@@ -816,12 +817,14 @@ static void vkms_vram_release(struct drm_device *drm, void *data)
  * Returns: 0, -EINVAL when @size is more than vkms_vram_size_fits() allows
  * or @visible is more than @size or not a multiple of the page size,
  * -ENOMEM when the memory cannot be reserved, -ENODEV, -EBUSY or -E2BIG
- * when the BAR is not there, has a user or is too small.
+ * when the BAR is not there, has a user or is too small, or the error of
+ * registering VRAM as a dmem cgroup region.
  */
 int vkms_vram_init(struct vkms_device *vkmsdev, u64 size, u64 visible,
 		   enum vkms_p2p_policy policy, const char *pci)
 {
 	struct drm_device *drm = &vkmsdev->drm;
+	struct dmem_cgroup_region *cg;
 	struct vkms_vram *vram;
 	struct dentry *dir;
 	int ret;
@@ -902,6 +905,22 @@ int vkms_vram_init(struct vkms_device *vkmsdev, u64 size, u64 visible,
 	ret = drmm_add_action_or_reset(drm, vkms_vram_release, vram);
 	if (ret)
 		return ret;
+	/*
+	 * VRAM is a dmem cgroup region, "drm/<device>/vram0", as a GPU's is:
+	 * TTM charges a buffer's VRAM to the cgroup of the task whose
+	 * allocation or validation puts it there (an importer's, when the
+	 * helper places a buffer for it) and evicts within a cgroup at its
+	 * dmem.max. Registered after the release action, so unregistered
+	 * before TTM goes.
+	 */
+	cg = drmm_cgroup_register_region(drm, "vram0",
+					 &(struct dmem_cgroup_init){
+						.size = size,
+					 });
+	if (IS_ERR(cg))
+		return PTR_ERR(cg);
+	ttm_resource_manager_set_dmem_region(ttm_manager_type(&vram->bdev,
+							      TTM_PL_VRAM), cg);
 	vkmsdev->vram = vram;
 	drm_info(drm, "%llu MiB of VRAM at %pa%s%s, peer-to-peer: %s, peers reach %llu MiB\n",
 		 size >> 20, &vram->phys, pci ? " on the BAR of " : "",
