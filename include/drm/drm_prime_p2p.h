@@ -57,7 +57,8 @@ enum drm_prime_p2p_map_kind {
  * @placement and @resource_ranges are required. The mapping hooks
  * (@resource_ranges, @provider, @map_ranges, @unmap_ranges) and @validate,
  * @pin and @unpin are called with the reservation lock of the object held;
- * @placement and @reachable may be called without it, from attach.
+ * @placement, @reachable and @private_reach may be called without it, from
+ * attach.
  */
 struct drm_prime_p2p_funcs {
 	/**
@@ -78,6 +79,22 @@ struct drm_prime_p2p_funcs {
 	 */
 	bool (*reachable)(struct drm_gem_object *obj, u32 mem_type,
 			  struct dma_buf_attachment *attach);
+
+	/**
+	 * @private_reach: Does the importer of @attach reach the device
+	 * memory of type @mem_type over a link of the driver's own, not
+	 * through the BAR (amdgpu's XGMI between devices of a hive)? Asked
+	 * before @reachable, only when the importer allows peer2peer, and
+	 * with the same rule for importers that cannot be told to unmap.
+	 * Such an importer reaches that memory whatever the PCI topology
+	 * says, and wherever in it the buffer is: a window
+	 * (drm_prime_p2p_set_peer_window()) does not apply to it, and a
+	 * buffer pinned for importers that all reach it so may be pinned
+	 * beyond the window. Its mappings of that memory are made by
+	 * @map_ranges, which is required with it. Optional.
+	 */
+	bool (*private_reach)(struct drm_gem_object *obj, u32 mem_type,
+			      struct dma_buf_attachment *attach);
 
 	/**
 	 * @resource_ranges: The physical ranges of device memory that back
@@ -105,8 +122,9 @@ struct drm_prime_p2p_funcs {
 
 	/**
 	 * @map_ranges: Map @nr @ranges of device memory without a PCI
-	 * provider for @attach. Optional: by default each range is mapped
-	 * with dma_map_phys(), as MMIO (dma_map_resource()) unless it is RAM.
+	 * provider, or reached over a private link (@private_reach), for
+	 * @attach. Optional: by default each range is mapped with
+	 * dma_map_phys(), as MMIO (dma_map_resource()) unless it is RAM.
 	 */
 	struct sg_table *(*map_ranges)(struct dma_buf_attachment *attach,
 				       const struct phys_vec *ranges,

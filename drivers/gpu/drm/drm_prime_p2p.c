@@ -100,6 +100,7 @@ struct drm_prime_p2p_attach {
 	struct drm_prime_p2p_export *exp;
 	struct dma_buf_attachment *attach;
 	u32 reach;		/* device memory types reached, BIT(mem_type) */
+	u32 private_types;	/* of them, those reached over a private link */
 	unsigned int pins;
 	unsigned int maps;
 	unsigned int unmaps;
@@ -247,6 +248,12 @@ static u32 attach_reach(const struct drm_prime_p2p_attach *pa)
 	return pa->attach->peer2peer ? pa->reach : 0;
 }
 
+/* Of those, the ones it reaches through the BAR, where a window applies. */
+static u32 attach_bar(const struct drm_prime_p2p_attach *pa)
+{
+	return attach_reach(pa) & ~pa->private_types;
+}
+
 /* TTM calls the driver may take over: validation, pinning. */
 static int p2p_validate(struct drm_prime_p2p_export *exp,
 			struct ttm_placement *placement,
@@ -363,16 +370,19 @@ static bool in_window(struct drm_prime_p2p_export *exp,
 }
 
 /*
- * Does an importer reaching the device memory types in @reach reach @res
- * where it is? System memory, or device memory of a type in @reach and
- * within the window peers reach.
+ * Does an importer reaching the device memory types in @reach, those in
+ * @bar through the BAR, reach @res where it is? System memory, or device
+ * memory of a type in @reach and, through the BAR, within the window
+ * peers reach.
  */
-static bool reaches(struct drm_prime_p2p_export *exp, u32 reach,
+static bool reaches(struct drm_prime_p2p_export *exp, u32 reach, u32 bar,
 		    const struct ttm_resource *res)
 {
-	if (!is_device_mem(to_bo(exp)->bdev, res->mem_type))
+	u32 type = res->mem_type;
+
+	if (!is_device_mem(to_bo(exp)->bdev, type))
 		return true;
-	return reach & BIT(res->mem_type) && in_window(exp, res);
+	return reach & BIT(type) && (!(bar & BIT(type)) || in_window(exp, res));
 }
 
 static bool default_reachable(struct drm_prime_p2p_export *exp, u32 mem_type,
@@ -390,13 +400,19 @@ static bool default_reachable(struct drm_prime_p2p_export *exp, u32 mem_type,
 				   false) >= 0;
 }
 
+/*
+ * The device memory types of @dev_types the importer of @attach reaches;
+ * *@private_types those of them it reaches over a link of the driver's
+ * own (&drm_prime_p2p_funcs.private_reach), not through the BAR.
+ */
 static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
-			  struct dma_buf_attachment *attach)
+			  struct dma_buf_attachment *attach, u32 *private_types)
 {
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
 	u32 reach = 0;
 	unsigned long t, types = dev_types;
 
+	*private_types = 0;
 	if (!attach->peer2peer)
 		return 0;
 	/*
@@ -410,10 +426,17 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 		return 0;
 	}
 	for_each_set_bit(t, &types, TTM_NUM_MEM_TYPES) {
-		bool ok = funcs->reachable ?
-			funcs->reachable(exp->obj, t, attach) :
-			default_reachable(exp, t, attach);
+		bool ok;
 
+		/* Over the driver's own link: no BAR, no window. */
+		if (funcs->private_reach &&
+		    funcs->private_reach(exp->obj, t, attach)) {
+			*private_types |= BIT(t);
+			reach |= BIT(t);
+			continue;
+		}
+		ok = funcs->reachable ? funcs->reachable(exp->obj, t, attach) :
+					default_reachable(exp, t, attach);
 		if (!ok)
 			continue;
 		/*
@@ -446,7 +469,7 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
  * already placed builds no placement. Anything else is left to TTM.
  */
 static bool placed_for(struct drm_prime_p2p_export *exp,
-		       const struct ttm_placement *pl, u32 reach)
+		       const struct ttm_placement *pl, u32 reach, u32 bar)
 {
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_resource *res = bo->resource;
@@ -455,7 +478,7 @@ static bool placed_for(struct drm_prime_p2p_export *exp,
 
 	if (!res || res->placement & TTM_PL_FLAG_TEMPORARY)
 		return false;
-	if (!reaches(exp, reach, res))
+	if (!reaches(exp, reach, bar, res))
 		return false;
 	man = ttm_manager_type(bo->bdev, res->mem_type);
 	for (i = 0; i < pl->num_placement; i++) {
@@ -484,7 +507,8 @@ static bool placed_for(struct drm_prime_p2p_export *exp,
  * fast path of place_for() builds nothing on its stack.
  */
 static noinline int validate_for(struct drm_prime_p2p_export *exp,
-				 const struct ttm_placement *pl, u32 reach)
+				 const struct ttm_placement *pl, u32 reach,
+				 u32 bar)
 {
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_operation_ctx ctx = { .interruptible = true };
@@ -511,8 +535,8 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 
 			if (!(reach & BIT(type)))
 				continue;
-			/* Peers reach only the window: place it there. */
-			if (lpfn) {
+			/* Through the BAR only the window: place it there. */
+			if (lpfn && bar & BIT(type)) {
 				place.lpfn = place.lpfn ?
 					     min(place.lpfn, lpfn) : lpfn;
 				if (place.fpfn >= place.lpfn)
@@ -543,13 +567,13 @@ out:
  * Place the object where an importer reaching the device memory types in
  * @reach can use it, unless it is there already.
  */
-static int place_for(struct drm_prime_p2p_export *exp, u32 reach)
+static int place_for(struct drm_prime_p2p_export *exp, u32 reach, u32 bar)
 {
 	const struct ttm_placement *pl = exp->p2p->funcs->placement(exp->obj);
 
-	if (placed_for(exp, pl, reach))
+	if (placed_for(exp, pl, reach, bar))
 		return 0;
-	return validate_for(exp, pl, reach);
+	return validate_for(exp, pl, reach, bar);
 }
 
 /**
@@ -576,7 +600,7 @@ int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 	struct drm_prime_p2p_attach *pa;
 	struct ttm_buffer_object *bo;
 	struct drm_device *drm;
-	u32 dev_types, reach;
+	u32 dev_types, reach, private_types;
 	bool sys;
 	int ret;
 
@@ -598,7 +622,7 @@ int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 	INIT_LIST_HEAD(&pa->mappings);
 
 	dev_types = placement_classes(exp, &sys);
-	reach = importer_reach(exp, dev_types, attach);
+	reach = importer_reach(exp, dev_types, attach, &private_types);
 
 	ret = dma_resv_lock_interruptible(exp->obj->resv, NULL);
 	if (ret)
@@ -610,7 +634,7 @@ int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 			      dev_name(attach->dev));
 		ret = -EOPNOTSUPP;
 	} else if (bo->pin_count && bo->resource &&
-		   !reaches(exp, reach, bo->resource)) {
+		   !reaches(exp, reach, reach & ~private_types, bo->resource)) {
 		drm_dbg_prime(drm, "%s cannot reach the memory the buffer is pinned in\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
@@ -618,6 +642,7 @@ int drm_prime_p2p_dmabuf_attach(struct dma_buf *dmabuf,
 		/* Seen by every pin from now on, under the same lock. */
 		attach->peer2peer = reach != 0;
 		pa->reach = reach;
+		pa->private_types = private_types;
 		pa->exp = exp;
 		pa->attach = attach;
 		attach->priv = pa;
@@ -721,10 +746,10 @@ static int place_system(struct drm_prime_p2p_export *exp,
 
 	placement_classes(exp, &sys);
 	if (!sys || !wants_contiguous(exp, attach))
-		return place_for(exp, 0);
+		return place_for(exp, 0, 0);
 	pl = funcs->contiguous_placement(exp->obj);
 	if (!pl || !pl->num_placement)
-		return place_for(exp, 0);
+		return place_for(exp, 0, 0);
 	/* A shallow copy: validation takes a non-const placement. */
 	contig = *pl;
 	old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
@@ -733,7 +758,7 @@ static int place_system(struct drm_prime_p2p_export *exp,
 		drm_dbg_prime(exp->obj->dev,
 			      "%s: no contiguous system memory for %zu bytes (%d): pinned in pages\n",
 			      dev_name(attach->dev), exp->obj->size, ret);
-		return place_for(exp, 0);
+		return place_for(exp, 0, 0);
 	}
 	if (ret)
 		return ret;
@@ -799,7 +824,7 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 	struct drm_prime_p2p_export *exp = to_pa(attach)->exp;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct drm_prime_p2p_attach *pa;
-	u32 reach = ~0u;
+	u32 reach = ~0u, bar = 0;
 	long wait;
 	int ret;
 
@@ -807,14 +832,19 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 	if (exp->revoked)
 		return -ENODEV;
 
-	/* Pinned where every importer, listed by the core or not yet, reaches it. */
-	list_for_each_entry(pa, &exp->attachments, link)
+	/*
+	 * Pinned where every importer, listed by the core or not yet, reaches
+	 * it: within the window where one of them goes through the BAR.
+	 */
+	list_for_each_entry(pa, &exp->attachments, link) {
 		reach &= attach_reach(pa);
+		bar |= attach_bar(pa);
+	}
 
 	if (bo->pin_count) {
 		u32 type = bo->resource->mem_type;
 
-		if (!reaches(exp, reach, bo->resource)) {
+		if (!reaches(exp, reach, bar, bo->resource)) {
 			drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 				      dev_name(attach->dev));
 			return -EBUSY;
@@ -834,7 +864,7 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 		bool sys;
 		u32 dev_types = placement_classes(exp, &sys);
 
-		ret = reach & dev_types ? place_for(exp, reach) :
+		ret = reach & dev_types ? place_for(exp, reach, bar) :
 					  place_system(exp, attach);
 		/*
 		 * Reached device memory was full, or the buffer stays in system
@@ -1357,6 +1387,7 @@ map_device(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 	   struct ttm_resource *res, enum dma_data_direction dir)
 {
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
+	bool private = to_pa(attach)->private_types & BIT(res->mem_type);
 	struct p2pdma_provider *provider = NULL;
 	struct drm_prime_p2p_mapping *m;
 	struct phys_vec *vec, *split = NULL;
@@ -1368,10 +1399,11 @@ map_device(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 	nr = get_ranges(exp, res, &vec);
 	if (nr < 0)
 		return ERR_PTR(nr);
-	if (!end_addressable(attach->dev, exp->ranges_end))
+	/* Over a private link the driver maps, and knows what it reaches. */
+	if (!private && !end_addressable(attach->dev, exp->ranges_end))
 		return ERR_PTR(-ERANGE);
 
-	if (funcs->provider)
+	if (funcs->provider && !private)
 		provider = funcs->provider(exp->obj, res->mem_type);
 	if (provider || funcs->map_ranges) {
 		m = P2P_FAULT(kzalloc_obj(*m), NULL);
@@ -1497,10 +1529,11 @@ struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 		return ERR_PTR(-ENODEV);
 
 	if (!bo->pin_count) {
-		ret = place_for(exp, attach_reach(pa));
+		ret = place_for(exp, attach_reach(pa), attach_bar(pa));
 		if (ret)
 			goto err;
-	} else if (!reaches(exp, attach_reach(pa), bo->resource)) {
+	} else if (!reaches(exp, attach_reach(pa), attach_bar(pa),
+			    bo->resource)) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
 			      dev_name(attach->dev));
 		ret = -EBUSY;
@@ -1523,7 +1556,7 @@ struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 			}
 			drm_dbg_prime(exp->obj->dev, "%s: VRAM beyond DMA mask, migrating\n",
 				      dev_name(attach->dev));
-			ret = place_for(exp, 0);
+			ret = place_for(exp, 0, 0);
 			if (ret)
 				goto err;
 			m = map_pages(exp, attach, dir);
@@ -1746,7 +1779,7 @@ int drm_prime_p2p_dmabuf_vmap(struct dma_buf *dmabuf, struct iosys_map *map)
 
 		placement_classes(exp, &sys);
 		if (sys) {
-			ret = place_for(exp, 0);
+			ret = place_for(exp, 0, 0);
 			if (ret == -EINTR || ret == -ERESTARTSYS)
 				return ret;
 		}
@@ -2052,6 +2085,10 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 	    !funcs->map_ranges != !funcs->unmap_ranges ||
 	    !funcs->pin != !funcs->unpin) {
 		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, map_ranges only with unmap_ranges, pin only with unpin\n");
+		return -EINVAL;
+	}
+	if (funcs->private_reach && !funcs->map_ranges) {
+		drm_err(drm, "P2P dma-buf: private_reach needs map_ranges: the driver maps what its own link reaches\n");
 		return -EINVAL;
 	}
 	if (!PAGE_ALIGNED(funcs->max_segment)) {

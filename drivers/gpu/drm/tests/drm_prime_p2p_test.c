@@ -68,6 +68,7 @@ struct mock_dev {
 	unsigned int validates;
 	u32 validate_types;
 	unsigned long validate_lpfn;	/* of the VRAM place validated */
+	unsigned int driver_maps;	/* calls of private_map_ranges() */
 	unsigned int hook_pins;
 	unsigned int hook_unpins;
 	int pin_fail;
@@ -93,6 +94,7 @@ struct fake_importer {
 	struct device_dma_parameters parms;
 	u64 mask;
 	bool reach;
+	bool xgmi;	/* reaches VRAM over a private link (private_reach) */
 	unsigned int invalidations;
 	struct dma_buf_attachment *attach;
 	struct sg_table *sgt;
@@ -3858,6 +3860,194 @@ static void test_window_full(struct kunit *test)
 	drm_gem_object_put(&hog->tbo.base);
 }
 
+/*
+ * A private link (amdgpu's XGMI): the driver says which importers reach
+ * VRAM over it and maps for them itself, here with dma_map_phys(), as the
+ * helper would, counting its calls.
+ */
+static bool private_reach(struct drm_gem_object *obj, u32 mem_type,
+			  struct dma_buf_attachment *attach)
+{
+	struct fake_importer *imp = attach->importer_priv;
+
+	return imp && imp->xgmi;
+}
+
+static struct sg_table *private_map_ranges(struct dma_buf_attachment *attach,
+					   const struct phys_vec *ranges,
+					   unsigned int nr,
+					   enum dma_data_direction dir)
+{
+	struct drm_gem_object *obj = drm_prime_p2p_exported_object(attach->dmabuf);
+	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+	struct scatterlist *sg;
+	struct sg_table *sgt;
+	unsigned int i;
+	int ret;
+
+	sgt = kzalloc_obj(*sgt);
+	if (!sgt)
+		return ERR_PTR(-ENOMEM);
+	ret = sg_alloc_table(sgt, nr, GFP_KERNEL);
+	if (ret) {
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	for_each_sgtable_sg(sgt, sg, i) {
+		dma_addr_t addr = dma_map_phys(attach->dev, ranges[i].paddr,
+					       ranges[i].len, dir, 0);
+
+		if (dma_mapping_error(attach->dev, addr)) {
+			sgt->nents = i;
+			ret = -EIO;
+			break;
+		}
+		sg_dma_address(sg) = addr;
+		sg_dma_len(sg) = ranges[i].len;
+	}
+	if (ret) {
+		for_each_sgtable_dma_sg(sgt, sg, i)
+			dma_unmap_phys(attach->dev, sg_dma_address(sg),
+				       sg_dma_len(sg), dir, 0);
+		sg_free_table(sgt);
+		kfree(sgt);
+		return ERR_PTR(ret);
+	}
+	md->driver_maps++;
+	return sgt;
+}
+
+static void private_unmap_ranges(struct dma_buf_attachment *attach,
+				 struct sg_table *sgt,
+				 enum dma_data_direction dir)
+{
+	struct scatterlist *sg;
+	unsigned int i;
+
+	for_each_sgtable_dma_sg(sgt, sg, i)
+		dma_unmap_phys(attach->dev, sg_dma_address(sg), sg_dma_len(sg),
+			       dir, 0);
+	sg_free_table(sgt);
+	kfree(sgt);
+}
+
+static const struct drm_prime_p2p_funcs private_p2p_funcs = {
+	.placement = mock_placement,
+	.reachable = mock_reachable,
+	.private_reach = private_reach,
+	.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	.map_ranges = private_map_ranges,
+	.unmap_ranges = private_unmap_ranges,
+	.pinned_p2p = true,
+};
+
+/*
+ * An importer over a private link reaches all of VRAM, window or not: a
+ * buffer beyond the window stays there and the driver maps it; one larger
+ * than the window, or pinned beyond it, is still its to have, where a peer
+ * through the BAR gets -EOPNOTSUPP or -EBUSY. A BAR peer's map still moves
+ * a buffer into the window, and a pin for both places it there. A device
+ * with private_reach but no map_ranges is refused.
+ */
+static void test_window_private(struct kunit *test)
+{
+	static const struct drm_prime_p2p_funcs no_map = {
+		.placement = mock_placement,
+		.private_reach = private_reach,
+		.resource_ranges = drm_prime_p2p_contiguous_ranges,
+	};
+	struct mock_dev *md = test->priv;
+	struct fake_importer *xgmi, *bar, *big_xgmi, *big_bar;
+	struct dma_buf *dmabuf, *big_dmabuf;
+	struct drm_prime_p2p_device *p2p;
+	struct mock_bo *bo, *big;
+	struct sg_table *sgt;
+
+	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, p2p);
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_device_init(p2p, &md->drm, &no_map),
+			-EINVAL);
+
+	md->p2p.funcs = &private_p2p_funcs;
+	KUNIT_ASSERT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
+							    TTM_PL_VRAM,
+							    WINDOW), 0);
+	bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	place_at(test, bo, WINDOW_PAGES, 0, false);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x6a);
+
+	/* The mock driver maps each range as one entry. */
+	xgmi = fake_importer(test, "xgmi", DMA_BIT_MASK(64), SZ_2M, false);
+	xgmi->xgmi = true;
+	KUNIT_ASSERT_EQ(test, imp_attach(xgmi, dmabuf, &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_TRUE(test, xgmi->attach->peer2peer);
+	sgt = imp_map(xgmi);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(xgmi), DRM_PRIME_P2P_MAP_DRIVER);
+	KUNIT_EXPECT_EQ(test, md->driver_maps, 1);
+	KUNIT_EXPECT_GE(test, bo_start(bo), WINDOW_PAGES);
+	expect_contents(test, xgmi, sgt, SZ_512K, 0x6a);
+	imp_unmap(xgmi);
+
+	/* Pinned beyond the window: the private peer attaches and maps. */
+	dma_resv_lock(dmabuf->resv, NULL);
+	ttm_bo_pin(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+	bar = fake_importer(test, "bar", DMA_BIT_MASK(64), SZ_2M, true);
+	KUNIT_EXPECT_EQ(test, imp_attach(bar, dmabuf, &dynamic_p2p_ops), -EBUSY);
+	sgt = imp_map(xgmi);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	expect_contents(test, xgmi, sgt, SZ_512K, 0x6a);
+	imp_unmap(xgmi);
+	dma_resv_lock(dmabuf->resv, NULL);
+	ttm_bo_unpin(&bo->tbo);
+	dma_resv_unlock(dmabuf->resv);
+
+	/* A pin for both goes within the window. */
+	KUNIT_ASSERT_EQ(test, imp_attach(bar, dmabuf, &pinned_p2p_ops), 0);
+	KUNIT_ASSERT_EQ(test, imp_pin(bar), 0);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(bo), TTM_PL_VRAM);
+	KUNIT_EXPECT_LE(test, bo_start(bo) + (SZ_512K >> PAGE_SHIFT),
+			WINDOW_PAGES);
+	/* The mock has no PCI provider: its driver maps all VRAM. */
+	sgt = imp_map(bar);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(bar), DRM_PRIME_P2P_MAP_DRIVER);
+	KUNIT_EXPECT_EQ(test, md->driver_maps, 3);
+	expect_in_vram(test, bar, sgt, WINDOW);
+	expect_contents(test, bar, sgt, SZ_512K, 0x6a);
+	sgt = imp_map(xgmi);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(xgmi), DRM_PRIME_P2P_MAP_DRIVER);
+	expect_contents(test, xgmi, sgt, SZ_512K, 0x6a);
+	imp_unmap(bar);
+	imp_unpin(bar);
+	imp_detach(bar);
+	imp_detach(xgmi);
+	unexport(bo, dmabuf);
+
+	/* Larger than the window: the private peer's, not the BAR peer's. */
+	big = mock_bo_create(test, WINDOW + SZ_512K, VRAM_ONLY);
+	big_dmabuf = export(test, big);
+	fill(test, big_dmabuf, 0x1f);
+	big_bar = fake_importer(test, "big_bar", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_EXPECT_EQ(test, imp_attach(big_bar, big_dmabuf, &dynamic_p2p_ops),
+			-EOPNOTSUPP);
+	big_xgmi = fake_importer(test, "big_xgmi", DMA_BIT_MASK(64), SZ_2M,
+				 false);
+	big_xgmi->xgmi = true;
+	KUNIT_ASSERT_EQ(test, imp_attach(big_xgmi, big_dmabuf,
+					 &dynamic_p2p_ops), 0);
+	sgt = imp_map(big_xgmi);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(big_xgmi), DRM_PRIME_P2P_MAP_DRIVER);
+	expect_contents(test, big_xgmi, sgt, WINDOW + SZ_512K, 0x1f);
+	imp_detach(big_xgmi);
+	unexport(big, big_dmabuf);
+	md->p2p.funcs = &mock_p2p_funcs;
+}
+
 /* Runs of adjacent DMA addresses in @sgt: the IOVA ranges it spans. */
 static unsigned int dma_runs(struct sg_table *sgt)
 {
@@ -4080,6 +4270,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_window_too_big),
 	KUNIT_CASE(test_window_pinned_beyond),
 	KUNIT_CASE(test_window_full),
+	KUNIT_CASE(test_window_private),
 	{}
 };
 
