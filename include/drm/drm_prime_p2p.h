@@ -90,8 +90,11 @@ struct drm_prime_p2p_funcs {
 	 * says, and wherever in it the buffer is: a window
 	 * (drm_prime_p2p_set_peer_window()) does not apply to it, and a
 	 * buffer pinned for importers that all reach it so may be pinned
-	 * beyond the window. Its mappings of that memory are made by
-	 * @map_ranges, which is required with it. Optional.
+	 * beyond the window. The driver maps that memory for it with
+	 * @map_ranges, where it has one (which can tell such an importer
+	 * with this hook); without, the importer's map fails with
+	 * -EOPNOTSUPP, as amdgpu's does for an XGMI importer, which uses
+	 * the exporter's resource directly. Optional.
 	 */
 	bool (*private_reach)(struct drm_gem_object *obj, u32 mem_type,
 			      struct dma_buf_attachment *attach);

@@ -389,11 +389,12 @@ TEST_F(cap, pin_blocks_eviction)
 }
 
 /*
- * A frame's buffer placed high in VRAM, beyond the part a small BAR shows
- * peers (or at 4 MiB and beyond without one): the buffers below it go, and
- * vivid queues it. Behind a small BAR the exporter moves it into the
- * window, or to system memory when it does not fit there; without one it
- * stays where it is. vivid captures the same frame either way.
+ * A frame's buffer placed high in VRAM, reaching beyond the part a small BAR
+ * shows peers (or beyond 4 MiB without one; a 1920x1080 frame does wherever
+ * it is): the buffers below it go, and vivid queues it. Behind a small BAR
+ * the exporter moves it into the window, or to system memory when it does
+ * not fit there; without one it stays where it is. vivid captures the same
+ * frame either way.
  */
 TEST_F(cap, placed_high)
 {

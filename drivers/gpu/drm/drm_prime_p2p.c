@@ -77,6 +77,8 @@ struct drm_prime_p2p_export {
 	bool vmap_waited;
 	unsigned int invalidations;
 	unsigned int migrations;
+	/* moves drm_prime_p2p_move_notify() was told of: what moved a buffer */
+	unsigned int moves;
 	/*
 	 * The driver's resource_ranges() of @ranges_res, kept until the
 	 * buffer moves or the export is revoked: maps of a buffer that stays
@@ -277,6 +279,7 @@ static int p2p_pin_bo(struct drm_prime_p2p_export *exp)
 	const struct drm_prime_p2p_funcs *funcs = exp->p2p->funcs;
 	struct ttm_buffer_object *bo = to_bo(exp);
 	struct ttm_resource *placed = bo->resource;
+	unsigned int moves = exp->moves;
 	int ret;
 
 	if (!funcs->pin) {
@@ -286,7 +289,7 @@ static int p2p_pin_bo(struct drm_prime_p2p_export *exp)
 	ret = funcs->pin(exp->obj);
 	if (ret)
 		return ret;
-	if (WARN_ON_ONCE(bo->resource != placed)) {
+	if (WARN_ON_ONCE(exp->moves != moves || bo->resource != placed)) {
 		p2p_unpin_bo(exp);
 		return -EBUSY;
 	}
@@ -426,6 +429,7 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 		return 0;
 	}
 	for_each_set_bit(t, &types, TTM_NUM_MEM_TYPES) {
+		unsigned long lpfn;
 		bool ok;
 
 		/* Over the driver's own link: no BAR, no window. */
@@ -443,14 +447,12 @@ static u32 importer_reach(struct drm_prime_p2p_export *exp, u32 dev_types,
 		 * A buffer larger than the part of the memory peers reach
 		 * (a small BAR) cannot be placed there for them.
 		 */
-		if (window_lpfn(exp->p2p, t) &&
-		    exp->obj->size >
-		    (u64)window_lpfn(exp->p2p, t) << PAGE_SHIFT) {
+		lpfn = window_lpfn(exp->p2p, t);
+		if (lpfn && exp->obj->size > (u64)lpfn << PAGE_SHIFT) {
 			drm_dbg_prime(exp->obj->dev,
 				      "%s: %zu bytes do not fit the %lu KiB of memory type %lu peers reach\n",
 				      dev_name(attach->dev), exp->obj->size,
-				      window_lpfn(exp->p2p, t) << (PAGE_SHIFT - 10),
-				      t);
+				      lpfn << (PAGE_SHIFT - 10), t);
 			continue;
 		}
 		reach |= BIT(t);
@@ -514,9 +516,8 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 	struct ttm_operation_ctx ctx = { .interruptible = true };
 	struct ttm_place stack[P2P_STACK_PLACES], *places = stack;
 	struct ttm_placement filtered = { };
-	struct ttm_resource *old = bo->resource;
-	u32 old_type = old ? old->mem_type : TTM_NUM_MEM_TYPES;
-	unsigned int i, n = 0;
+	u32 old_type = bo->resource ? bo->resource->mem_type : TTM_NUM_MEM_TYPES;
+	unsigned int i, n = 0, moves = exp->moves;
 	int ret;
 
 	if (pl->num_placement > ARRAY_SIZE(stack)) {
@@ -551,8 +552,11 @@ static noinline int validate_for(struct drm_prime_p2p_export *exp,
 	filtered.num_placement = n;
 	filtered.placement = places;
 	ret = P2P_FAULT(p2p_validate(exp, &filtered, &ctx), -ENOMEM);
-	/* Into other memory, or elsewhere in the same (into a BAR's window). */
-	if (!ret && bo->resource && bo->resource != old) {
+	/*
+	 * Into other memory, or elsewhere in the same (into a BAR's window),
+	 * as the driver's move told.
+	 */
+	if (!ret && bo->resource && exp->moves != moves) {
 		exp->migrations++;
 		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
 					    bo->resource->mem_type);
@@ -740,6 +744,7 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	const struct ttm_placement *pl;
 	struct ttm_placement contig;
 	struct phys_vec vec;
+	unsigned int moves = exp->moves;
 	u32 old_type;
 	bool sys;
 	int ret;
@@ -762,7 +767,7 @@ static int place_system(struct drm_prime_p2p_export *exp,
 	}
 	if (ret)
 		return ret;
-	if (bo->resource->mem_type != old_type) {
+	if (exp->moves != moves) {
 		exp->migrations++;
 		trace_drm_prime_p2p_migrate(exp->dmabuf, old_type,
 					    bo->resource->mem_type);
@@ -797,9 +802,13 @@ static int importers_address(struct drm_prime_p2p_export *exp,
 	nr = get_ranges(exp, res, &vec);
 	if (nr < 0)
 		return nr;
-	list_for_each_entry(pa, &exp->attachments, link)
+	list_for_each_entry(pa, &exp->attachments, link) {
+		/* The driver maps for those over its own link. */
+		if (pa->private_types & BIT(res->mem_type))
+			continue;
 		if (!end_addressable(pa->attach->dev, exp->ranges_end))
 			return 0;
+	}
 	return 1;
 }
 
@@ -875,6 +884,13 @@ int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 			ret = place_system(exp, attach);
 		if (ret)
 			return ret;
+		/* As in map: never pin where an importer does not reach. */
+		if (!reaches(exp, reach, bar, bo->resource)) {
+			drm_dbg_prime(exp->obj->dev,
+				      "%s: validated out of the window they reach\n",
+				      dev_name(attach->dev));
+			return -ENOSPC;
+		}
 		if (is_device_mem(bo->bdev, bo->resource->mem_type)) {
 			ret = importers_address(exp, bo->resource);
 			if (ret < 0)
@@ -1403,6 +1419,17 @@ map_device(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 	if (!private && !end_addressable(attach->dev, exp->ranges_end))
 		return ERR_PTR(-ERANGE);
 
+	/*
+	 * An importer over a private link has no DMA address of the memory
+	 * unless the driver makes one: amdgpu's XGMI importers use the
+	 * exporter's resource directly, and its map refuses them.
+	 */
+	if (private && !funcs->map_ranges) {
+		drm_dbg_prime(exp->obj->dev,
+			      "%s reaches memory type %u over the driver's link: no DMA mapping\n",
+			      dev_name(attach->dev), res->mem_type);
+		return ERR_PTR(-EOPNOTSUPP);
+	}
 	if (funcs->provider && !private)
 		provider = funcs->provider(exp->obj, res->mem_type);
 	if (provider || funcs->map_ranges) {
@@ -1510,9 +1537,11 @@ err_free:
  * Context: the reservation lock held, as the dma-buf core holds it.
  *
  * Returns: the sg table, or an ERR_PTR: -ENODEV after a revoke, -EBUSY
- * when it is pinned out of the importer's reach, -ERANGE when it cannot
- * leave device memory beyond the importer's DMA mask, the error of the
- * validation or of the DMA API.
+ * when it is pinned out of the importer's reach, -ENOSPC when validation
+ * left it beyond the window the importer reaches, -ERANGE when it cannot
+ * leave device memory beyond the importer's DMA mask, -EOPNOTSUPP for an
+ * importer over the driver's own link without &drm_prime_p2p_funcs.map_ranges,
+ * the error of the validation or of the DMA API.
  */
 struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 					  enum dma_data_direction dir)
@@ -1532,6 +1561,19 @@ struct sg_table *drm_prime_p2p_dmabuf_map(struct dma_buf_attachment *attach,
 		ret = place_for(exp, attach_reach(pa), attach_bar(pa));
 		if (ret)
 			goto err;
+		/*
+		 * TTM keeps a buffer whose manager has no compatible() where
+		 * it is, page range or not, and a driver's validate may place
+		 * as it likes: never map what the importer does not reach.
+		 */
+		if (!reaches(exp, attach_reach(pa), attach_bar(pa),
+			     bo->resource)) {
+			drm_dbg_prime(exp->obj->dev,
+				      "%s: validated out of the window it reaches\n",
+				      dev_name(attach->dev));
+			ret = -ENOSPC;
+			goto err;
+		}
 	} else if (!reaches(exp, attach_reach(pa), attach_bar(pa),
 			    bo->resource)) {
 		drm_dbg_prime(exp->obj->dev, "%s: pinned out of reach\n",
@@ -2087,10 +2129,6 @@ int drm_prime_p2p_device_init(struct drm_prime_p2p_device *p2p,
 		drm_err(drm, "P2P dma-buf: placement and resource_ranges are required, map_ranges only with unmap_ranges, pin only with unpin\n");
 		return -EINVAL;
 	}
-	if (funcs->private_reach && !funcs->map_ranges) {
-		drm_err(drm, "P2P dma-buf: private_reach needs map_ranges: the driver maps what its own link reaches\n");
-		return -EINVAL;
-	}
 	if (!PAGE_ALIGNED(funcs->max_segment)) {
 		drm_err(drm, "P2P dma-buf: a maximum segment of %zu bytes is not a multiple of the page size\n",
 			funcs->max_segment);
@@ -2145,8 +2183,8 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
  * drm_prime_p2p_set_peer_window - peers reach only part of a memory type
  * @p2p: the driver's &drm_prime_p2p_device
  * @mem_type: a device memory type
- * @size: the bytes peers reach from its start (the CPU-visible VRAM of a
- *	small BAR), or 0 for all of it
+ * @size: the bytes peers reach from its start (what a small BAR shows of
+ *	VRAM), or 0 for all of it
  *
  * Importers reach device memory through the device's BAR: where the BAR is
  * smaller than the memory, only its first @size bytes. The helper then
@@ -2158,15 +2196,16 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
  * refuses a peer a buffer pinned beyond them with -EBUSY. Does not apply
  * to importers that do not reach @mem_type peer-to-peer.
  *
- * Call after drm_prime_p2p_device_init(), before the first export: the
- * window applies to placements made from then on, and a buffer placed for
- * a peer earlier is not moved.
+ * Call after drm_prime_p2p_device_init(), before the first export. It is
+ * about peers only: the CPU's own mappings (vmap, mmap) are the driver's,
+ * and a kernel mapping pins the buffer where the driver's vmap put it,
+ * beyond the window or not.
  *
- * Context: process context; takes no lock.
+ * Context: process context; takes &p2p->lock.
  *
- * Returns: 0, or -EINVAL when @mem_type is not a TTM memory type or @size
- * is not a multiple of the page size. A window on a type that is not
- * device memory is never used.
+ * Returns: 0, -EINVAL when @mem_type is not a TTM memory type or @size is
+ * not a multiple of the page size, or -EBUSY after the first export. A
+ * window on a type that is not device memory is never used.
  */
 int drm_prime_p2p_set_peer_window(struct drm_prime_p2p_device *p2p,
 				  u32 mem_type, u64 size)
@@ -2175,6 +2214,11 @@ int drm_prime_p2p_set_peer_window(struct drm_prime_p2p_device *p2p,
 		drm_err(p2p->drm, "P2P dma-buf: a peer window of %llu bytes of memory type %u: no such type, or not a multiple of the page size\n",
 			size, mem_type);
 		return -EINVAL;
+	}
+	guard(mutex)(&p2p->lock);
+	if (!list_empty(&p2p->exports)) {
+		drm_err(p2p->drm, "P2P dma-buf: the peer window is set before the first export\n");
+		return -EBUSY;
 	}
 	WRITE_ONCE(p2p->peer_lpfn[mem_type], size >> PAGE_SHIFT);
 	return 0;
@@ -2444,6 +2488,8 @@ bool drm_prime_p2p_move_notify(struct drm_prime_p2p_object *pobj,
 	dma_resv_assert_held(bo->base.resv);
 	if (hlist_empty(&pobj->exports))
 		return false;
+	hlist_for_each_entry(exp, &pobj->exports, obj_link)
+		exp->moves++;
 	exp = hlist_entry(pobj->exports.first, struct drm_prime_p2p_export,
 			  obj_link);
 	if (old && new_mem && !is_device_mem(bo->bdev, old->mem_type) &&

@@ -69,6 +69,7 @@ struct mock_dev {
 	u32 validate_types;
 	unsigned long validate_lpfn;	/* of the VRAM place validated */
 	unsigned int driver_maps;	/* calls of private_map_ranges() */
+	bool validate_anywhere;	/* hooked_validate() drops page ranges */
 	unsigned int hook_pins;
 	unsigned int hook_unpins;
 	int pin_fail;
@@ -3419,6 +3420,8 @@ static int hooked_validate(struct drm_gem_object *obj,
 			   struct ttm_operation_ctx *ctx)
 {
 	struct mock_dev *md = container_of(obj->dev, struct mock_dev, drm);
+	const struct ttm_place anywhere = { .mem_type = TTM_PL_VRAM };
+	struct ttm_placement pl = { .num_placement = 1, .placement = &anywhere };
 	unsigned int i;
 
 	md->validates++;
@@ -3431,6 +3434,9 @@ static int hooked_validate(struct drm_gem_object *obj,
 		if (place->mem_type == TTM_PL_VRAM)
 			md->validate_lpfn = place->lpfn;
 	}
+	/* A driver that places as it likes: VRAM anywhere. */
+	if (md->validate_anywhere)
+		return ttm_bo_validate(obj_to_tbo(obj), &pl, ctx);
 	return ttm_bo_validate(obj_to_tbo(obj), placement, ctx);
 }
 
@@ -3676,6 +3682,10 @@ static void test_window_migrates_in(struct kunit *test)
 	dmabuf = export(test, bo);
 	fill(test, dmabuf, 0x5b);
 
+	/* Set before the first export, or not at all. */
+	KUNIT_EXPECT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
+							    TTM_PL_VRAM,
+							    WINDOW), -EBUSY);
 	imp = fake_importer(test, "peer", DMA_BIT_MASK(64), SZ_64K, true);
 	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_p2p_ops), 0);
 	KUNIT_EXPECT_TRUE(test, imp->attach->peer2peer);
@@ -3861,6 +3871,44 @@ static void test_window_full(struct kunit *test)
 }
 
 /*
+ * A driver's validation that leaves the buffer beyond the window (it drops
+ * the page range, as a manager without compatible() would have TTM keep
+ * it there): the peer's map and pin fail with -ENOSPC instead of handing
+ * out memory beyond the BAR, and nothing stays pinned.
+ */
+static void test_window_recheck(struct kunit *test)
+{
+	struct mock_dev *md = test->priv;
+	struct fake_importer *dyn, *pinner;
+	struct dma_buf *dmabuf;
+	struct mock_bo *bo;
+
+	window_setup(test);
+	bo = mock_bo_create(test, SZ_512K, VRAM_ONLY);
+	place_at(test, bo, WINDOW_PAGES, 0, false);
+	dmabuf = export(test, bo);
+	dyn = fake_importer(test, "dyn", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(dyn, dmabuf, &dynamic_p2p_ops), 0);
+	pinner = fake_importer(test, "pinner", DMA_BIT_MASK(64), SZ_64K, true);
+	KUNIT_ASSERT_EQ(test, imp_attach(pinner, dmabuf, &pinned_p2p_ops), 0);
+
+	md->validate_anywhere = true;
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(dyn), ERR_PTR(-ENOSPC));
+	KUNIT_EXPECT_EQ(test, imp_pin(pinner), -ENOSPC);
+	KUNIT_EXPECT_EQ(test, bo->tbo.pin_count, 0);
+	KUNIT_EXPECT_GE(test, bo_start(bo), WINDOW_PAGES);
+	md->validate_anywhere = false;
+
+	/* Placed as the helper asks: within the window. */
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, imp_map(dyn));
+	KUNIT_EXPECT_LE(test, bo_start(bo) + (SZ_512K >> PAGE_SHIFT),
+			WINDOW_PAGES);
+	imp_detach(dyn);
+	imp_detach(pinner);
+	unexport(bo, dmabuf);
+}
+
+/*
  * A private link (amdgpu's XGMI): the driver says which importers reach
  * VRAM over it and maps for them itself, here with dma_map_phys(), as the
  * helper would, counting its calls.
@@ -3946,8 +3994,9 @@ static const struct drm_prime_p2p_funcs private_p2p_funcs = {
  * buffer beyond the window stays there and the driver maps it; one larger
  * than the window, or pinned beyond it, is still its to have, where a peer
  * through the BAR gets -EOPNOTSUPP or -EBUSY. A BAR peer's map still moves
- * a buffer into the window, and a pin for both places it there. A device
- * with private_reach but no map_ranges is refused.
+ * a buffer into the window, and a pin for both places it there. Without
+ * map_ranges the private peer gets no mapping (-EOPNOTSUPP), as amdgpu's
+ * XGMI importers get none.
  */
 static void test_window_private(struct kunit *test)
 {
@@ -3959,14 +4008,8 @@ static void test_window_private(struct kunit *test)
 	struct mock_dev *md = test->priv;
 	struct fake_importer *xgmi, *bar, *big_xgmi, *big_bar;
 	struct dma_buf *dmabuf, *big_dmabuf;
-	struct drm_prime_p2p_device *p2p;
 	struct mock_bo *bo, *big;
 	struct sg_table *sgt;
-
-	p2p = kunit_kzalloc(test, sizeof(*p2p), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, p2p);
-	KUNIT_EXPECT_EQ(test, drm_prime_p2p_device_init(p2p, &md->drm, &no_map),
-			-EINVAL);
 
 	md->p2p.funcs = &private_p2p_funcs;
 	KUNIT_ASSERT_EQ(test, drm_prime_p2p_set_peer_window(&md->p2p,
@@ -4043,6 +4086,22 @@ static void test_window_private(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
 	KUNIT_EXPECT_EQ(test, imp_kind(big_xgmi), DRM_PRIME_P2P_MAP_DRIVER);
 	expect_contents(test, big_xgmi, sgt, WINDOW + SZ_512K, 0x1f);
+	imp_detach(big_xgmi);
+
+	/*
+	 * A driver without map_ranges: the private peer's map is refused, its
+	 * pin keeps the buffer beyond the window.
+	 */
+	md->p2p.funcs = &no_map;
+	big_xgmi = fake_importer(test, "nomap_xgmi", DMA_BIT_MASK(64), SZ_2M,
+				 false);
+	big_xgmi->xgmi = true;
+	KUNIT_ASSERT_EQ(test, imp_attach(big_xgmi, big_dmabuf,
+					 &dynamic_p2p_ops), 0);
+	KUNIT_EXPECT_PTR_EQ(test, imp_map(big_xgmi), ERR_PTR(-EOPNOTSUPP));
+	KUNIT_EXPECT_EQ(test, imp_pin(big_xgmi), 0);
+	KUNIT_EXPECT_EQ(test, bo_mem_type(big), TTM_PL_VRAM);
+	imp_unpin(big_xgmi);
 	imp_detach(big_xgmi);
 	unexport(big, big_dmabuf);
 	md->p2p.funcs = &mock_p2p_funcs;
@@ -4270,6 +4329,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE(test_window_too_big),
 	KUNIT_CASE(test_window_pinned_beyond),
 	KUNIT_CASE(test_window_full),
+	KUNIT_CASE(test_window_recheck),
 	KUNIT_CASE(test_window_private),
 	{}
 };
