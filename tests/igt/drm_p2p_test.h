@@ -382,7 +382,9 @@ static inline int export_info(const char *name, int fd, struct export_info *info
 	s = strstr(info->text, "offset: ");
 	if (s && sscanf(s, "offset: %lld", &info->offset) != 1)
 		return -EPROTO;
-	if (!strcmp(info->placement, "device") != (info->offset >= 0))
+	/* An offset for device memory, none for system memory. */
+	if (!strcmp(info->placement, "device") ? info->offset < 0 :
+						   info->offset >= 0)
 		return -EPROTO;
 	return 0;
 }

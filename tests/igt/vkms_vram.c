@@ -444,7 +444,7 @@ TEST_F(vram, new_buffers_cleared)
 
 #define CGROUP		"/sys/fs/cgroup"
 #define DMEM_CG		CGROUP "/vkms_vram_dmem"
-#define MIB		(1ll << 20)
+#define MIB		(1024ll * 1024)
 
 /* The value of @key in a cgroup file of "key value" lines, or -1. */
 static long long cg_value(const char *file, const char *key)
