@@ -825,8 +825,10 @@ static int importers_address(struct drm_prime_p2p_export *exp,
  * Context: the reservation lock held, as the dma-buf core holds it.
  *
  * Returns: 0, or -ENODEV after a revoke, -EBUSY when it is pinned where an
- * importer cannot reach it (or the driver's pin moved it), or the error
- * of the validation, the pin or the wait.
+ * importer cannot reach it (or the driver's pin moved it) or must stay in
+ * device memory beyond an importer's DMA mask, -ENOSPC when validation
+ * left it beyond the window an importer reaches, or the error of the
+ * validation, the pin or the wait.
  */
 int drm_prime_p2p_dmabuf_pin(struct dma_buf_attachment *attach)
 {
@@ -2196,7 +2198,9 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
  * refuses a peer a buffer pinned beyond them with -EBUSY. Does not apply
  * to importers that do not reach @mem_type peer-to-peer.
  *
- * Call after drm_prime_p2p_device_init(), before the first export. It is
+ * Call after drm_prime_p2p_device_init(), while no export lives (the
+ * helper reads the window without &p2p->lock, under the reservation lock
+ * of an exported object). It is
  * about peers only: the CPU's own mappings (vmap, mmap) are the driver's,
  * and a kernel mapping pins the buffer where the driver's vmap put it,
  * beyond the window or not.
@@ -2204,7 +2208,7 @@ EXPORT_SYMBOL(drm_prime_p2p_device_fini);
  * Context: process context; takes &p2p->lock.
  *
  * Returns: 0, -EINVAL when @mem_type is not a TTM memory type or @size is
- * not a multiple of the page size, or -EBUSY after the first export. A
+ * not a multiple of the page size, or -EBUSY while an export lives. A
  * window on a type that is not device memory is never used.
  */
 int drm_prime_p2p_set_peer_window(struct drm_prime_p2p_device *p2p,
