@@ -14,7 +14,9 @@ BASE_DEB=${BASE_PKG}_${BASE_VER}_all.deb
 BASE_SHA256=703e369ddd4cce971452f5a593ee55df3a5c10c83caf0fa0df039633ed181ee3
 BASE_SUITE=trixie-backports
 
-TREE=$CACHE/linux			# assembled kernel git work tree
+# The assembled kernel git work tree (scripts/compile-drivers points a
+# build at the base with DRM_P2P_TREE).
+TREE=${DRM_P2P_TREE:-$CACHE/linux}
 BUILD=$CACHE/build			# kernel build trees (O=)
 ROOTFS=$CACHE/rootfs			# guest root filesystem
 RESULTS=${DRM_P2P_RESULTS:-$CACHE/results}
