@@ -160,7 +160,10 @@ struct drm_prime_p2p_funcs {
 	 * device, as RAM-backed virtual VRAM is. By default such importers
 	 * get system memory, as VFIO gives device memory only to revocable
 	 * importers, so that no importer holds a mapping of device memory
-	 * after the driver released it at removal.
+	 * after the driver released it at removal. amdgpu and xe set it
+	 * for their BARs all the same, to keep pinning in VRAM for RDMA NICs
+	 * without ODP, and accept that such a pin's mapping outlives the
+	 * device's removal, as it did before they used the helper.
 	 */
 	bool pinned_p2p;
 
@@ -250,6 +253,25 @@ struct drm_prime_p2p_object {
 	/* The object's live exports; under the object's reservation lock. */
 	struct hlist_head exports;
 };
+
+/**
+ * drm_prime_p2p_object_exported - does a buffer object have live exports?
+ * @pobj: the helper's state in the driver's buffer object
+ *
+ * Unlike a test of &drm_gem_object.dma_buf, true for as long as an export
+ * of the object lives, also after its last GEM handle was closed: for a
+ * driver that treats exported buffers apart (xe keeps their contents at
+ * device removal).
+ *
+ * Context: the reservation lock of the object held.
+ *
+ * Returns: true while the object has an export not yet released.
+ */
+static inline bool
+drm_prime_p2p_object_exported(const struct drm_prime_p2p_object *pobj)
+{
+	return !hlist_empty(&pobj->exports);
+}
 
 /**
  * struct drm_prime_p2p_device - a device that exports through the helper

@@ -765,6 +765,36 @@ static void test_migrate_invalidates(struct kunit *test)
 	unexport(bo, dmabuf);
 }
 
+/*
+ * An object is exported while a dma-buf of it lives, also once the GEM core
+ * forgot it (the last handle closed), and no longer once it is released.
+ */
+static void test_object_exported(struct kunit *test)
+{
+	struct mock_bo *bo = mock_bo_create(test, SZ_512K, VRAM_OR_TT);
+	struct dma_resv *resv = bo->tbo.base.resv;
+	struct dma_buf *dmabuf;
+
+	dma_resv_lock(resv, NULL);
+	KUNIT_EXPECT_FALSE(test, drm_prime_p2p_object_exported(&bo->p2p));
+	dma_resv_unlock(resv);
+
+	dmabuf = export(test, bo);
+	/* What closing the last handle does to the object. */
+	bo->tbo.base.dma_buf = NULL;
+	dma_resv_lock(resv, NULL);
+	KUNIT_EXPECT_TRUE(test, drm_prime_p2p_object_exported(&bo->p2p));
+	dma_resv_unlock(resv);
+
+	/* The export holds a reference on the object until released. */
+	dma_buf_put(dmabuf);
+	flush_delayed_fput();
+	dma_resv_lock(resv, NULL);
+	KUNIT_EXPECT_FALSE(test, drm_prime_p2p_object_exported(&bo->p2p));
+	dma_resv_unlock(resv);
+	drm_gem_object_put(&bo->tbo.base);
+}
+
 /* Eviction invalidates; a move between system placements does not. */
 static void test_evict(struct kunit *test)
 {
@@ -4295,6 +4325,7 @@ static void bench_iommu(struct kunit *test)
 static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE_PARAM(test_matrix, matrix_gen_params),
 	KUNIT_CASE(test_migrate_invalidates),
+	KUNIT_CASE(test_object_exported),
 	KUNIT_CASE(test_evict),
 	KUNIT_CASE(test_pin_blocks_evict),
 	KUNIT_CASE(test_evict_pressure),
