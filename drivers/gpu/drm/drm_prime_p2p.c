@@ -1493,7 +1493,12 @@ map_pages(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 	ret = P2P_FAULT(ttm_bo_populate(bo, &ctx), -ENOMEM);
 	if (ret)
 		return ERR_PTR(ret);
-	if (!bo->ttm || !bo->ttm->pages)
+	/*
+	 * The object's pages only: a driver's ttm_tt may hold more (xe's CCS
+	 * metadata), which are not the importer's to see.
+	 */
+	if (!bo->ttm || !bo->ttm->pages ||
+	    bo->ttm->num_pages < PFN_UP(exp->obj->size))
 		return ERR_PTR(-EINVAL);
 
 	m = P2P_FAULT(kzalloc_obj(*m), NULL);
@@ -1501,8 +1506,8 @@ map_pages(struct drm_prime_p2p_export *exp, struct dma_buf_attachment *attach,
 		return ERR_PTR(-ENOMEM);
 	ret = P2P_FAULT(sg_alloc_table_from_pages_segment(&m->table,
 							  bo->ttm->pages,
-							  bo->ttm->num_pages, 0,
-							  exp->obj->size, max,
+							  PFN_UP(exp->obj->size),
+							  0, exp->obj->size, max,
 							  GFP_KERNEL),
 			-ENOMEM);
 	if (ret)

@@ -75,6 +75,7 @@ struct mock_dev {
 	int pin_fail;
 	bool pin_moves;		/* the driver's pin moves the buffer to TT */
 	bool p2p_veto;		/* the driver's attach vetoes peer-to-peer */
+	unsigned int tt_extra_pages;	/* a ttm_tt's pages beyond the object */
 	u64 copied;		/* bytes moved by copies between placements */
 	/* fault injection: fail the failure point this counts down to */
 	unsigned int countdown;
@@ -123,7 +124,8 @@ static struct ttm_tt *mock_tt_create(struct ttm_buffer_object *bo,
 
 	if (!tt)
 		return NULL;
-	if (ttm_tt_init(tt, bo, page_flags, ttm_cached, 0)) {
+	if (ttm_tt_init(tt, bo, page_flags, ttm_cached,
+			to_mock(bo->bdev)->tt_extra_pages)) {
 		kfree(tt);
 		return NULL;
 	}
@@ -793,6 +795,45 @@ static void test_object_exported(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, drm_prime_p2p_object_exported(&bo->p2p));
 	dma_resv_unlock(resv);
 	drm_gem_object_put(&bo->tbo.base);
+}
+
+/*
+ * A driver's ttm_tt may hold pages beyond the object's (xe's CCS metadata
+ * on integrated parts): importers get the object's pages, not those.
+ */
+static void test_tt_extra_pages(struct kunit *test)
+{
+	/* The object ends within an importer's 64 KiB segment. */
+	const size_t size = SZ_512K + 2 * PAGE_SIZE;
+	struct mock_dev *md = test->priv;
+	struct fake_importer *imp;
+	struct scatterlist *sg;
+	struct dma_buf *dmabuf;
+	struct sg_table *sgt;
+	struct mock_bo *bo;
+	size_t total = 0;
+	unsigned int i;
+
+	md->tt_extra_pages = 16;
+	bo = mock_bo_create(test, size, TT_ONLY);
+	dmabuf = export(test, bo);
+	fill(test, dmabuf, 0x3c);
+	KUNIT_ASSERT_EQ(test, bo->tbo.ttm->num_pages,
+			(size >> PAGE_SHIFT) + 16);
+	imp = fake_importer(test, "imp", DMA_BIT_MASK(64), SZ_64K, false);
+	KUNIT_ASSERT_EQ(test, imp_attach(imp, dmabuf, &dynamic_ops), 0);
+	sgt = imp_map(imp);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, sgt);
+	KUNIT_EXPECT_EQ(test, imp_kind(imp), DRM_PRIME_P2P_MAP_PAGES);
+	for_each_sgtable_dma_sg(sgt, sg, i) {
+		KUNIT_EXPECT_GT(test, sg_dma_len(sg), 0);
+		total += sg_dma_len(sg);
+	}
+	KUNIT_EXPECT_EQ(test, total, size);
+	expect_contents(test, imp, sgt, size, 0x3c);
+
+	imp_detach(imp);
+	unexport(bo, dmabuf);
 }
 
 /* Eviction invalidates; a move between system placements does not. */
@@ -4326,6 +4367,7 @@ static struct kunit_case drm_prime_p2p_tests[] = {
 	KUNIT_CASE_PARAM(test_matrix, matrix_gen_params),
 	KUNIT_CASE(test_migrate_invalidates),
 	KUNIT_CASE(test_object_exported),
+	KUNIT_CASE(test_tt_extra_pages),
 	KUNIT_CASE(test_evict),
 	KUNIT_CASE(test_pin_blocks_evict),
 	KUNIT_CASE(test_evict_pressure),
